@@ -1,0 +1,99 @@
+"""d2lhelpers: the tested helper library of the course, used as `import d2lhelpers as d2l`.
+
+Names and signatures follow the book's `d2l.torch` (PyTorch edition), so code
+written for the book runs unchanged. Importing the package has no side effects:
+no seeding, no matplotlib settings, no downloads, no device probing.
+"""
+
+from .animator import Animator
+from .classification import predict_ch3, train_ch3, train_epoch_ch3
+from .cnn import Residual, corr2d, resnet18
+from .data import (
+    DATA_HUB,
+    DATA_URL,
+    FASHION_MNIST_LABELS,
+    BatchLoader,
+    DownloadError,
+    data_dir,
+    download,
+    download_all,
+    download_extract,
+    get_dataloader_workers,
+    get_fashion_mnist_labels,
+    load_array,
+    load_data_fashion_mnist,
+    load_fashion_mnist_arrays,
+    synthetic_data,
+)
+from .devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
+from .linear import linreg, sgd, squared_loss
+from .metrics import Accumulator, accuracy, evaluate_accuracy, evaluate_accuracy_gpu, evaluate_loss
+from .plotting import plot, plt, set_axes, set_figsize, show_heatmaps, show_images, use_svg_display
+from .quick import QUICK_FRACTION, QUICK_MAX_EPOCHS, is_quick, quick_epochs, show_mode
+from .seed import set_seed
+from .shapes import layer_summary
+from .timing import Timer
+from .train_cnn import train_ch6
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # timing and metrics
+    "Timer",
+    "Accumulator",
+    "accuracy",
+    "evaluate_accuracy",
+    "evaluate_accuracy_gpu",
+    "evaluate_loss",
+    # plotting
+    "plt",
+    "use_svg_display",
+    "set_figsize",
+    "set_axes",
+    "plot",
+    "show_images",
+    "show_heatmaps",
+    "Animator",
+    # devices and reproducibility
+    "cpu",
+    "gpu",
+    "num_gpus",
+    "try_gpu",
+    "try_all_gpus",
+    "set_seed",
+    # quick mode
+    "QUICK_FRACTION",
+    "QUICK_MAX_EPOCHS",
+    "is_quick",
+    "quick_epochs",
+    "show_mode",
+    # data
+    "DATA_HUB",
+    "DATA_URL",
+    "DownloadError",
+    "data_dir",
+    "download",
+    "download_extract",
+    "download_all",
+    "BatchLoader",
+    "FASHION_MNIST_LABELS",
+    "get_fashion_mnist_labels",
+    "get_dataloader_workers",
+    "load_fashion_mnist_arrays",
+    "load_data_fashion_mnist",
+    "synthetic_data",
+    "load_array",
+    # linear networks and classifiers
+    "linreg",
+    "squared_loss",
+    "sgd",
+    "train_epoch_ch3",
+    "train_ch3",
+    "predict_ch3",
+    # convolutional networks
+    "corr2d",
+    "Residual",
+    "resnet18",
+    "layer_summary",
+    "train_ch6",
+]

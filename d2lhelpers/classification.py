@@ -1,0 +1,110 @@
+"""Training loops for classifiers from chapter 3: `train_epoch_ch3`, `train_ch3`.
+
+They accept both a `torch.optim` optimiser and the book's from-scratch updater
+(a function of the batch size), draw live curves with `Animator`, print one
+summary line and return what they measured. They never assert on results.
+Introduced in 05_linear_networks.ipynb; reused by 06_mlp.ipynb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import nn
+
+from .animator import Animator
+from .data.fashion_mnist import get_fashion_mnist_labels
+from .metrics import Accumulator, accuracy, evaluate_accuracy
+from .plotting import show_images
+from .quick import is_quick, quick_epochs
+
+__all__ = ["train_epoch_ch3", "train_ch3", "predict_ch3"]
+
+
+def _loss_sum(l: torch.Tensor, n: int) -> float:
+    """Sum of per-example losses; a mean-reduced (scalar) loss is scaled back by n."""
+    return float(l.sum()) if l.dim() > 0 else float(l) * n
+
+
+def train_epoch_ch3(
+    net: Callable | nn.Module,
+    train_iter: Iterable,
+    loss: Callable,
+    updater: torch.optim.Optimizer | Callable[[int], None],
+) -> tuple[float, float]:
+    """Train `net` for one epoch; return (average training loss, training accuracy).
+
+    updater: a `torch.optim.Optimizer` (the loss is averaged, `mean().backward()`),
+    or the book's function of the batch size such as `lambda n: sgd(params, lr, n)`
+    (the loss is summed, `sum().backward()`, and the updater divides by n).
+    X: (batch_size, ...) inputs, y: (batch_size,) labels.
+    """
+    if isinstance(net, nn.Module):
+        net.train()
+    metric = Accumulator(3)  # sum of losses, correct predictions, examples
+    for X, y in train_iter:
+        y_hat = net(X)
+        l = loss(y_hat, y)
+        if isinstance(updater, torch.optim.Optimizer):
+            updater.zero_grad()
+            l.mean().backward()
+            updater.step()
+        else:
+            l.sum().backward()
+            updater(X.shape[0])
+        metric.add(_loss_sum(l.detach(), y.numel()), accuracy(y_hat.detach(), y), y.numel())
+    return metric[0] / metric[2], metric[1] / metric[2]
+
+
+def train_ch3(
+    net: Callable | nn.Module,
+    train_iter: Iterable,
+    test_iter: Iterable,
+    loss: Callable,
+    num_epochs: int,
+    updater: torch.optim.Optimizer | Callable[[int], None],
+) -> dict[str, list[float]]:
+    """Train a classifier, drawing train loss, train acc and test acc per epoch.
+
+    In quick mode the number of epochs is capped (see `quick_epochs`).
+    Prints `loss 0.447, train acc 0.848, test acc 0.829` and returns the history
+    {'train_loss': [...], 'train_acc': [...], 'test_acc': [...]}, one value per epoch.
+    """
+    epochs = quick_epochs(num_epochs)
+    animator = Animator(
+        xlabel="epoch",
+        xlim=[1, epochs] if epochs > 1 else None,
+        legend=["train loss", "train acc", "test acc"],
+    )
+    history: dict[str, list[float]] = {"train_loss": [], "train_acc": [], "test_acc": []}
+    for epoch in range(epochs):
+        train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater)
+        test_acc = evaluate_accuracy(net, test_iter)
+        for key, value in zip(history, (train_loss, train_acc, test_acc), strict=True):
+            history[key].append(value)
+        animator.add(epoch + 1, (train_loss, train_acc, test_acc))
+    note = f" (quick mode: {epochs} of {num_epochs} epochs)" if is_quick() and epochs < num_epochs else ""
+    if epochs:
+        print(f"loss {train_loss:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}{note}")
+    return history
+
+
+def predict_ch3(net: Callable | nn.Module, test_iter: Iterable, n: int = 6):
+    """Show the first `n` test images with their true and predicted labels.
+
+    Returns (true labels, predicted labels) as lists of strings.
+    """
+    X, y = next(iter(test_iter))
+    was_training = isinstance(net, nn.Module) and net.training
+    if isinstance(net, nn.Module):
+        net.eval()
+    with torch.no_grad():
+        preds = get_fashion_mnist_labels(net(X).argmax(dim=1))
+    if was_training:
+        net.train()
+    trues = get_fashion_mnist_labels(y)
+    titles = [t + "\n" + p for t, p in zip(trues, preds, strict=True)]
+    n = min(n, len(X))
+    show_images(X[:n].reshape((n, *X.shape[-2:])), 1, n, titles=titles[:n])
+    return trues[:n], preds[:n]

@@ -1,0 +1,175 @@
+"""Fashion-MNIST: read the real IDX files once, serve batches from memory.
+
+The four IDX files are looked up, in order, under `<data root>/fashion-mnist/`
+(gz or raw), in Debian's package folder `/usr/share/datasets/fashion-mnist/`
+(`apt-get install dataset-fashion-mnist`), and finally downloaded from the
+upstream mirror torchvision uses (MD5 checked). Images stay uint8 in memory;
+each batch is converted to float and resized on its own, so `resize=224` never
+materialises the whole set at 224x224. Introduced in 05_linear_networks.ipynb.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import os
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..quick import QUICK_FRACTION, is_quick
+from .hub import DownloadError, data_dir
+from .loader import BatchLoader
+
+__all__ = [
+    "FASHION_MNIST_LABELS",
+    "get_fashion_mnist_labels",
+    "load_fashion_mnist_arrays",
+    "load_data_fashion_mnist",
+    "get_dataloader_workers",
+]
+
+FASHION_MNIST_LABELS = (
+    "t-shirt", "trouser", "pullover", "dress", "coat",
+    "sandal", "shirt", "sneaker", "bag", "ankle boot",
+)  # fmt: skip
+
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+MIRROR = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+# stem -> (MD5 of the uncompressed IDX file, MD5 of the upstream .gz file)
+_FILES = {
+    "train-images-idx3-ubyte": ("f4a8712d7a061bf5bd6d2ca38dc4d50a", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+    "train-labels-idx1-ubyte": ("9018921c3c673c538a1fc5bad174d6f9", "25c81989df183df01b3e8a0aad5dffbe"),
+    "t10k-images-idx3-ubyte": ("8181f5470baa50b63fa0f6fddb340f0a", "bef4ecab320f06d8554ea6380940ec79"),
+    "t10k-labels-idx1-ubyte": ("15d484375f8d13e6eb1aabb0c3f46965", "bb300cfdad3c16e7a12a480ee83cd310"),
+}
+_CACHE: dict[str, tuple[torch.Tensor, ...]] = {}
+
+
+def get_fashion_mnist_labels(labels) -> list[str]:
+    """Text labels for numeric labels: a (n,) tensor or a list of ints."""
+    return [FASHION_MNIST_LABELS[int(i)] for i in labels]
+
+
+def get_dataloader_workers() -> int:
+    """Worker processes for a DataLoader: 0 here, since batches come from memory."""
+    return 0
+
+
+def _download_gz(stem: str, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{stem}.gz"
+    url = MIRROR + target.name
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    os.close(fd)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
+            while chunk := r.read(1 << 20):
+                f.write(chunk)
+        md5 = hashlib.md5(Path(tmp).read_bytes()).hexdigest()
+        if md5 != _FILES[stem][1]:
+            raise DownloadError(f"MD5 mismatch for {url}: got {md5}")
+        os.replace(tmp, target)
+    except Exception as e:
+        raise DownloadError(
+            f"Fashion-MNIST file {target.name} was not found under {folder} or {DEBIAN_DIR} "
+            f"and could not be downloaded from {url}: {e}. Offline, install Debian's "
+            f"'dataset-fashion-mnist' package or copy the four IDX files into {folder}."
+        ) from e
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return target
+
+
+def _find(stem: str, root: Path) -> Path:
+    for folder in (root / "fashion-mnist", DEBIAN_DIR):
+        for name in (f"{stem}.gz", stem):
+            if (folder / name).is_file():
+                return folder / name
+    return _download_gz(stem, root / "fashion-mnist")
+
+
+def _read_idx(path: Path, stem: str) -> torch.Tensor:
+    """Parse one IDX file (gz or raw) into a uint8 tensor, after checking its MD5."""
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    md5 = hashlib.md5(raw).hexdigest()
+    if md5 != _FILES[stem][0]:
+        raise ValueError(
+            f"{path} is not the original Fashion-MNIST file (MD5 {md5}); delete it so "
+            "it can be found again or downloaded"
+        )
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    data = torch.frombuffer(bytearray(raw[4 + 4 * ndim :]), dtype=torch.uint8)
+    return data.reshape(dims)
+
+
+def load_fashion_mnist_arrays(root=None) -> tuple[torch.Tensor, ...]:
+    """The whole real data set as uint8 tensors, loaded once per process.
+
+    Returns (train_images (60000, 28, 28), train_labels (60000,),
+    test_images (10000, 28, 28), test_labels (10000,)); labels are int64.
+    """
+    root = data_dir(root)
+    key = str(root)
+    if key not in _CACHE:
+        out = []
+        for prefix in ("train", "t10k"):
+            images = _read_idx(_find(f"{prefix}-images-idx3-ubyte", root), f"{prefix}-images-idx3-ubyte")
+            labels = _read_idx(_find(f"{prefix}-labels-idx1-ubyte", root), f"{prefix}-labels-idx1-ubyte")
+            out += [images, labels.long()]
+        _CACHE[key] = tuple(out)
+    return _CACHE[key]
+
+
+def _resize_hw(resize) -> tuple[int, int] | None:
+    if resize is None:
+        return None
+    if isinstance(resize, int):
+        size = (resize, resize)
+    else:
+        size = tuple(int(s) for s in resize)
+    if len(size) != 2 or min(size) < 1:
+        raise ValueError(f"resize must be a positive int or (height, width), got {resize!r}")
+    return size
+
+
+def _quick_count(n: int, size: tuple[int, int] | None, batch_size: int) -> int:
+    """Examples kept in quick mode: 10%, fewer for larger images (same compute)."""
+    pixels = 28 * 28 if size is None else size[0] * size[1]
+    keep = math.floor(n * QUICK_FRACTION * min(1.0, 28 * 28 / pixels))
+    return min(n, max(keep, min(batch_size, math.floor(n * QUICK_FRACTION))))
+
+
+def load_data_fashion_mnist(batch_size: int, resize=None, *, seed: int | None = None, root=None):
+    """Fashion-MNIST as (train_iter, test_iter) of minibatches.
+
+    Each batch is X: (batch_size, 1, 28, 28) float32 in [0, 1] (or resized to
+    `resize`, an int or (height, width)) and y: (batch_size,) int64 labels.
+    The training iterator is re-shuffled every epoch (repeatably with `seed`).
+    In quick mode a fixed real subset is used: the first 10% of each split,
+    scaled down for large `resize` so every model costs about the same.
+    """
+    size = _resize_hw(resize)
+    train_X, train_y, test_X, test_y = load_fashion_mnist_arrays(root)
+    if is_quick():
+        n_train = _quick_count(len(train_X), size, batch_size)
+        n_test = _quick_count(len(test_X), size, batch_size)
+        train_X, train_y = train_X[:n_train], train_y[:n_train]
+        test_X, test_y = test_X[:n_test], test_y[:n_test]
+
+    def to_float(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        X = X.unsqueeze(1).float().div_(255)  # (B, 1, 28, 28)
+        if size is not None and size != (28, 28):
+            X = F.interpolate(X, size=size, mode="bilinear", align_corners=False)  # (B, 1, H, W)
+        return X, y
+
+    train_iter = BatchLoader((train_X, train_y), batch_size, shuffle=True, transform=to_float, seed=seed)
+    test_iter = BatchLoader((test_X, test_y), batch_size, shuffle=False, transform=to_float)
+    return train_iter, test_iter

@@ -1,0 +1,34 @@
+"""Synthetic regression data and the book's `load_array`.
+
+Introduced in 05_linear_networks.ipynb (linear regression).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.utils import data
+
+__all__ = ["synthetic_data", "load_array"]
+
+
+def synthetic_data(w: torch.Tensor, b: float, num_examples: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generate y = Xw + b + noise, with X ~ N(0, 1) and noise ~ N(0, 0.01^2).
+
+    Returns X: (num_examples, len(w)) and y: (num_examples, 1).
+    """
+    w = torch.as_tensor(w, dtype=torch.float32)
+    if w.dim() != 1:
+        raise ValueError(f"w must be a 1-D tensor of weights, got shape {tuple(w.shape)}")
+    X = torch.normal(0, 1, (num_examples, len(w)))
+    y = X @ w + b
+    y += torch.normal(0, 0.01, y.shape)
+    return X, y.reshape((-1, 1))
+
+
+def load_array(data_arrays, batch_size: int, is_train: bool = True) -> data.DataLoader:
+    """A PyTorch DataLoader over tensors sharing their first dimension.
+
+    Shuffles when `is_train`. data_arrays: a tuple such as (features, labels).
+    """
+    dataset = data.TensorDataset(*data_arrays)
+    return data.DataLoader(dataset, batch_size, shuffle=is_train)

@@ -1,0 +1,123 @@
+"""Counting what a model gets right: accumulators, accuracy, evaluation loops.
+
+Introduced in 05_linear_networks.ipynb (softmax regression); the GPU-aware
+evaluation comes with 08_cnn.ipynb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import nn
+
+__all__ = ["Accumulator", "accuracy", "evaluate_accuracy", "evaluate_accuracy_gpu", "evaluate_loss"]
+
+
+class Accumulator:
+    """Sum `n` running totals: `add(a, b, ...)` adds one value to each."""
+
+    def __init__(self, n: int) -> None:
+        if n < 1:
+            raise ValueError(f"Accumulator needs at least one slot, got n={n}")
+        self.data = [0.0] * n
+
+    def add(self, *args: float) -> None:
+        if len(args) != len(self.data):
+            raise ValueError(f"Accumulator.add expects {len(self.data)} values, got {len(args)}")
+        self.data = [a + float(b) for a, b in zip(self.data, args, strict=True)]
+
+    def reset(self) -> None:
+        self.data = [0.0] * len(self.data)
+
+    def __getitem__(self, idx: int) -> float:
+        return self.data[idx]
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+def accuracy(y_hat: torch.Tensor, y: torch.Tensor) -> float:
+    """Number of correct predictions (a count, not a fraction).
+
+    y_hat: (batch_size, num_classes) scores, or (batch_size,) predicted labels.
+    y: (batch_size,) true labels.
+    """
+    if y_hat.dim() > 1 and y_hat.shape[1] > 1:
+        y_hat = y_hat.argmax(dim=1)
+    cmp = y_hat.type(y.dtype) == y
+    return float(cmp.type(y.dtype).sum())
+
+
+def _set_eval(net) -> bool | None:
+    """Put a Module in eval mode and return its previous mode (None for functions)."""
+    if isinstance(net, nn.Module):
+        was_training = net.training
+        net.eval()
+        return was_training
+    return None
+
+
+def evaluate_accuracy(net: Callable | nn.Module, data_iter: Iterable) -> float:
+    """Accuracy of `net` over `data_iter`, in eval mode and without gradients.
+
+    `net` may be a plain function (the from-scratch models) or an `nn.Module`,
+    whose previous train/eval mode is restored afterwards.
+    """
+    was_training = _set_eval(net)
+    metric = Accumulator(2)  # correct predictions, predictions
+    try:
+        with torch.no_grad():
+            for X, y in data_iter:
+                metric.add(accuracy(net(X), y), y.numel())
+    finally:
+        if was_training:
+            net.train()
+    return metric[0] / metric[1] if metric[1] else 0.0
+
+
+def evaluate_accuracy_gpu(net: nn.Module, data_iter: Iterable, device=None) -> float:
+    """Accuracy of `net` over `data_iter`, computed on `device`.
+
+    device: where to compute; by default the device of the net's first parameter.
+    Restores the net's previous train/eval mode. Introduced in 08_cnn.ipynb.
+    """
+    was_training = _set_eval(net)
+    if device is None and isinstance(net, nn.Module):
+        params = list(net.parameters())
+        device = params[0].device if params else torch.device("cpu")
+    metric = Accumulator(2)
+    try:
+        with torch.no_grad():
+            for X, y in data_iter:
+                if isinstance(X, list):  # BERT-style inputs
+                    X = [x.to(device) for x in X]
+                else:
+                    X = X.to(device)
+                y = y.to(device)
+                metric.add(accuracy(net(X), y), y.numel())
+    finally:
+        if was_training:
+            net.train()
+    return metric[0] / metric[1] if metric[1] else 0.0
+
+
+def evaluate_loss(net: Callable | nn.Module, data_iter: Iterable, loss: Callable) -> float:
+    """Average loss of `net` over `data_iter`, in eval mode and without gradients.
+
+    `loss` must return per-example losses (`reduction='none'`); y is reshaped to
+    the output's shape, as the book's regression models need.
+    """
+    was_training = _set_eval(net)
+    metric = Accumulator(2)  # sum of losses, number of examples
+    try:
+        with torch.no_grad():
+            for X, y in data_iter:
+                out = net(X)
+                y = y.reshape(out.shape)
+                l = loss(out, y)
+                metric.add(float(l.sum()), l.numel())
+    finally:
+        if was_training:
+            net.train()
+    return metric[0] / metric[1] if metric[1] else 0.0

@@ -1,0 +1,1 @@
+"""Maintenance tools run by the Makefile (not part of the learner-facing API)."""
