@@ -6,6 +6,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NB_TIMEOUT ?= 600
+# Jupyter refuses to run as root unless told (containers, CI).
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .DEFAULT_GOAL := help
 .PHONY: help install lab test test-unit test-notebooks lint strip bench clean
@@ -26,7 +28,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP) ## Create .venv and install the package with its dependencies
 
 lab: $(STAMP) ## Start JupyterLab on notebooks/
-	$(BIN)/jupyter lab --config=jupyter_server_config.py
+	$(BIN)/jupyter lab --config=jupyter_server_config.py $(LAB_ARGS)
 
 test: $(STAMP) ## Unit tests, then every notebook under nbval in quick mode
 	$(MAKE) test-unit

@@ -84,13 +84,19 @@ def train_ch3(
         for key, value in zip(history, (train_loss, train_acc, test_acc), strict=True):
             history[key].append(value)
         animator.add(epoch + 1, (train_loss, train_acc, test_acc))
-    note = f" (quick mode: {epochs} of {num_epochs} epochs)" if is_quick() and epochs < num_epochs else ""
+    note = (
+        f" (quick mode: {epochs} of {num_epochs} epochs)"
+        if is_quick() and epochs < num_epochs
+        else ""
+    )
     if epochs:
         print(f"loss {train_loss:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}{note}")
     return history
 
 
-def predict_ch3(net: Callable | nn.Module, test_iter: Iterable, n: int = 6):
+def predict_ch3(
+    net: Callable | nn.Module, test_iter: Iterable, n: int = 6
+) -> tuple[list[str], list[str]]:
     """Show the first `n` test images with their true and predicted labels.
 
     Returns (true labels, predicted labels) as lists of strings.

@@ -17,7 +17,9 @@ __all__ = ["corr2d", "Residual", "resnet18"]
 def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     """2-D cross-correlation of X (h, w) with kernel K (kh, kw) -> (h - kh + 1, w - kw + 1)."""
     if X.dim() != 2 or K.dim() != 2:
-        raise ValueError(f"corr2d expects 2-D X and K, got shapes {tuple(X.shape)} and {tuple(K.shape)}")
+        raise ValueError(
+            f"corr2d expects 2-D X and K, got shapes {tuple(X.shape)} and {tuple(K.shape)}"
+        )
     h, w = K.shape
     if h > X.shape[0] or w > X.shape[1]:
         raise ValueError(f"kernel {tuple(K.shape)} is larger than the input {tuple(X.shape)}")
@@ -36,12 +38,18 @@ class Residual(nn.Module):
     channels or the resolution change).
     """
 
-    def __init__(self, input_channels: int, num_channels: int, use_1x1conv: bool = False, strides: int = 1):
+    def __init__(
+        self, input_channels: int, num_channels: int, use_1x1conv: bool = False, strides: int = 1
+    ):
         super().__init__()
-        self.conv1 = nn.Conv2d(input_channels, num_channels, kernel_size=3, padding=1, stride=strides)
+        self.conv1 = nn.Conv2d(
+            input_channels, num_channels, kernel_size=3, padding=1, stride=strides
+        )
         self.conv2 = nn.Conv2d(num_channels, num_channels, kernel_size=3, padding=1)
         self.conv3 = (
-            nn.Conv2d(input_channels, num_channels, kernel_size=1, stride=strides) if use_1x1conv else None
+            nn.Conv2d(input_channels, num_channels, kernel_size=1, stride=strides)
+            if use_1x1conv
+            else None
         )
         self.bn1 = nn.BatchNorm2d(num_channels)
         self.bn2 = nn.BatchNorm2d(num_channels)
@@ -54,7 +62,9 @@ class Residual(nn.Module):
         return F.relu(Y + X)
 
 
-def _resnet_block(input_channels: int, num_channels: int, num_residuals: int, first_block: bool = False):
+def _resnet_block(
+    input_channels: int, num_channels: int, num_residuals: int, first_block: bool = False
+):
     blk = []
     for i in range(num_residuals):
         if i == 0 and not first_block:
@@ -70,7 +80,9 @@ def resnet18(num_classes: int, in_channels: int = 1) -> nn.Sequential:
     X: (batch_size, in_channels, h, w) -> (batch_size, num_classes).
     """
     net = nn.Sequential(
-        nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1), nn.BatchNorm2d(64), nn.ReLU()
+        nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
     )
     net.add_module("resnet_block1", _resnet_block(64, 64, 2, first_block=True))
     net.add_module("resnet_block2", _resnet_block(64, 128, 2))

@@ -13,8 +13,17 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 
-__all__ = ["plt", "use_svg_display", "set_figsize", "set_axes", "plot", "show_images", "show_heatmaps"]
+__all__ = [
+    "plt",
+    "use_svg_display",
+    "set_figsize",
+    "set_axes",
+    "plot",
+    "show_images",
+    "show_heatmaps",
+]
 
 DEFAULT_FMTS = ("-", "m--", "g-.", "r:")
 
@@ -33,7 +42,7 @@ def set_figsize(figsize: tuple[float, float] = (3.5, 2.5)) -> None:
     plt.rcParams["figure.figsize"] = figsize
 
 
-def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend) -> None:
+def set_axes(axes: Axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend) -> None:
     """Label, limit and scale one matplotlib axes; add a legend when given."""
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
@@ -71,8 +80,8 @@ def plot(
     yscale: str = "linear",
     fmts: Sequence[str] = DEFAULT_FMTS,
     figsize: tuple[float, float] = (3.5, 2.5),
-    axes=None,
-):
+    axes: Axes | None = None,
+) -> Axes:
     """Plot data points: one curve per row of `Y` against `X`.
 
     X: a series of x values, or a list of series (one per curve).
@@ -110,7 +119,7 @@ def _cycle(fmts: Sequence[str], n: int) -> list[str]:
     return [fmts[i % len(fmts)] for i in range(n)]
 
 
-def show_images(imgs, num_rows: int, num_cols: int, titles=None, scale: float = 1.5):
+def show_images(imgs, num_rows: int, num_cols: int, titles=None, scale: float = 1.5) -> np.ndarray:
     """Show a grid of images and return the array of axes.
 
     imgs: (n, H, W) or (n, H, W, C) tensor/array, or a list of such images or PIL
@@ -143,7 +152,7 @@ def show_heatmaps(
     titles=None,
     figsize: tuple[float, float] = (2.5, 2.5),
     cmap: str = "Reds",
-):
+) -> np.ndarray:
     """Show a grid of heat maps.
 
     matrices: (num_rows, num_cols, n_queries, n_keys) tensor; titles one per column.

@@ -42,5 +42,7 @@ def show_mode() -> bool:
             f"and trainers run at most {QUICK_MAX_EPOCHS} epochs."
         )
     else:
-        print("完整模式 full mode: the book's data and settings, unchanged (set D2L_QUICK=1 for quick mode).")
+        print(
+            "完整模式 full mode: the book's data and settings, unchanged (set D2L_QUICK=1 for quick mode)."
+        )
     return is_quick()

@@ -21,7 +21,9 @@ def _shape(out) -> str:
     return type(out).__name__
 
 
-def layer_summary(net: nn.Module, X: torch.Tensor, depth: int = 1, show: bool = True) -> list[tuple]:
+def layer_summary(
+    net: nn.Module, X: torch.Tensor, depth: int = 1, show: bool = True
+) -> list[tuple]:
     """Run `X` through `net` and list (name, layer type, output shape, parameters).
 
     depth: how many levels of nesting to list (1: the net's direct children, as
@@ -37,7 +39,11 @@ def layer_summary(net: nn.Module, X: torch.Tensor, depth: int = 1, show: bool = 
     def visit(module: nn.Module, prefix: str, level: int) -> None:
         for name, child in module.named_children():
             full = f"{prefix}{name}"
-            n_params = sum(p.numel() for p in child.parameters() if not isinstance(p, nn.UninitializedParameter))
+            n_params = sum(
+                p.numel()
+                for p in child.parameters()
+                if not isinstance(p, nn.UninitializedParameter)
+            )
 
             def hook(mod, inp, out, full=full, level=level, n_params=n_params):
                 rows.append(("  " * (level - 1) + full, type(mod).__name__, _shape(out), n_params))

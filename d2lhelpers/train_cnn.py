@@ -88,13 +88,19 @@ def train_ch6(
         timer.stop()
         num_examples += metric[2]
         animator.add(epoch + 1, (None, None, test_acc))
-        for key, value in zip(("train_loss", "train_acc", "test_acc"), (train_l, train_acc, test_acc), strict=True):
+        for key, value in zip(
+            ("train_loss", "train_acc", "test_acc"), (train_l, train_acc, test_acc), strict=True
+        ):
             history[key].append(value)
     speed = num_examples / timer.sum() if timer.sum() else 0.0
     history["examples_per_sec"] = speed
     history["device"] = str(device)
     if epochs:
-        note = f" (quick mode: {epochs} of {num_epochs} epochs)" if is_quick() and epochs < num_epochs else ""
+        note = (
+            f" (quick mode: {epochs} of {num_epochs} epochs)"
+            if is_quick() and epochs < num_epochs
+            else ""
+        )
         print(f"loss {train_l:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}{note}")
         print(f"{speed:.1f} examples/sec on {device}")
     return history

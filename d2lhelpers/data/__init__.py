@@ -7,7 +7,15 @@ from .fashion_mnist import (
     load_data_fashion_mnist,
     load_fashion_mnist_arrays,
 )
-from .hub import DATA_HUB, DATA_URL, DownloadError, data_dir, download, download_all, download_extract
+from .hub import (
+    DATA_HUB,
+    DATA_URL,
+    DownloadError,
+    data_dir,
+    download,
+    download_all,
+    download_extract,
+)
 from .loader import BatchLoader
 from .synthetic import load_array, synthetic_data
 

@@ -42,10 +42,22 @@ DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 MIRROR = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 # stem -> (MD5 of the uncompressed IDX file, MD5 of the upstream .gz file)
 _FILES = {
-    "train-images-idx3-ubyte": ("f4a8712d7a061bf5bd6d2ca38dc4d50a", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-    "train-labels-idx1-ubyte": ("9018921c3c673c538a1fc5bad174d6f9", "25c81989df183df01b3e8a0aad5dffbe"),
-    "t10k-images-idx3-ubyte": ("8181f5470baa50b63fa0f6fddb340f0a", "bef4ecab320f06d8554ea6380940ec79"),
-    "t10k-labels-idx1-ubyte": ("15d484375f8d13e6eb1aabb0c3f46965", "bb300cfdad3c16e7a12a480ee83cd310"),
+    "train-images-idx3-ubyte": (
+        "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    ),
+    "train-labels-idx1-ubyte": (
+        "9018921c3c673c538a1fc5bad174d6f9",
+        "25c81989df183df01b3e8a0aad5dffbe",
+    ),
+    "t10k-images-idx3-ubyte": (
+        "8181f5470baa50b63fa0f6fddb340f0a",
+        "bef4ecab320f06d8554ea6380940ec79",
+    ),
+    "t10k-labels-idx1-ubyte": (
+        "15d484375f8d13e6eb1aabb0c3f46965",
+        "bb300cfdad3c16e7a12a480ee83cd310",
+    ),
 }
 _CACHE: dict[str, tuple[torch.Tensor, ...]] = {}
 
@@ -121,8 +133,12 @@ def load_fashion_mnist_arrays(root=None) -> tuple[torch.Tensor, ...]:
     if key not in _CACHE:
         out = []
         for prefix in ("train", "t10k"):
-            images = _read_idx(_find(f"{prefix}-images-idx3-ubyte", root), f"{prefix}-images-idx3-ubyte")
-            labels = _read_idx(_find(f"{prefix}-labels-idx1-ubyte", root), f"{prefix}-labels-idx1-ubyte")
+            images = _read_idx(
+                _find(f"{prefix}-images-idx3-ubyte", root), f"{prefix}-images-idx3-ubyte"
+            )
+            labels = _read_idx(
+                _find(f"{prefix}-labels-idx1-ubyte", root), f"{prefix}-labels-idx1-ubyte"
+            )
             out += [images, labels.long()]
         _CACHE[key] = tuple(out)
     return _CACHE[key]
@@ -147,7 +163,9 @@ def _quick_count(n: int, size: tuple[int, int] | None, batch_size: int) -> int:
     return min(n, max(keep, min(batch_size, math.floor(n * QUICK_FRACTION))))
 
 
-def load_data_fashion_mnist(batch_size: int, resize=None, *, seed: int | None = None, root=None):
+def load_data_fashion_mnist(
+    batch_size: int, resize=None, *, seed: int | None = None, root=None
+) -> tuple[BatchLoader, BatchLoader]:
     """Fashion-MNIST as (train_iter, test_iter) of minibatches.
 
     Each batch is X: (batch_size, 1, 28, 28) float32 in [0, 1] (or resized to
@@ -170,6 +188,8 @@ def load_data_fashion_mnist(batch_size: int, resize=None, *, seed: int | None = 
             X = F.interpolate(X, size=size, mode="bilinear", align_corners=False)  # (B, 1, H, W)
         return X, y
 
-    train_iter = BatchLoader((train_X, train_y), batch_size, shuffle=True, transform=to_float, seed=seed)
+    train_iter = BatchLoader(
+        (train_X, train_y), batch_size, shuffle=True, transform=to_float, seed=seed
+    )
     test_iter = BatchLoader((test_X, test_y), batch_size, shuffle=False, transform=to_float)
     return train_iter, test_iter

@@ -11,7 +11,9 @@ from torch.utils import data
 __all__ = ["synthetic_data", "load_array"]
 
 
-def synthetic_data(w: torch.Tensor, b: float, num_examples: int) -> tuple[torch.Tensor, torch.Tensor]:
+def synthetic_data(
+    w: torch.Tensor, b: float, num_examples: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Generate y = Xw + b + noise, with X ~ N(0, 1) and noise ~ N(0, 0.01^2).
 
     Returns X: (num_examples, len(w)) and y: (num_examples, 1).

@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             nb = json.loads(path.read_text(encoding="utf-8"))
             if is_stripped(nb):
                 path.write_text(
-                    json.dumps(strip_notebook(nb), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+                    json.dumps(strip_notebook(nb), indent=1, ensure_ascii=False) + "\n",
+                    encoding="utf-8",
                 )
                 print(f"stripped {path}")
     return 0
