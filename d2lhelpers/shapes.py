@@ -69,9 +69,9 @@ def layer_summary(
     total = sum(p.numel() for p in net.parameters())
     rows.append(("total", type(net).__name__, _shape(out), total))
     if show:
-        w = max(len(r[0]) for r in rows)
-        t = max(len(r[1]) for r in rows)
-        s = max(len(r[2]) for r in rows)
+        w = max(len("layer"), *(len(r[0]) for r in rows))
+        t = max(len("type"), *(len(r[1]) for r in rows))
+        s = max(len("output shape"), *(len(r[2]) for r in rows))
         print(f"{'layer':<{w}}  {'type':<{t}}  {'output shape':<{s}}  params")
         for name, kind, shape, n in rows:
             print(f"{name:<{w}}  {kind:<{t}}  {shape:<{s}}  {n:,}")
