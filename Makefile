@@ -30,7 +30,8 @@ install: $(STAMP) ## Create .venv and install the package with its dependencies
 lab: $(STAMP) ## Start JupyterLab on notebooks/
 	$(BIN)/jupyter lab --config=jupyter_server_config.py $(LAB_ARGS)
 
-test: $(STAMP) ## Unit tests, then every notebook under nbval in quick mode
+test: $(STAMP) ## Lint, unit tests, then every notebook under nbval in quick mode
+	$(MAKE) lint
 	$(MAKE) test-unit
 	$(MAKE) test-notebooks
 

@@ -189,3 +189,19 @@ def test_jupyter_lab_starts_with_the_project_settings_and_lists_the_notebooks(tm
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_readme_links_every_notebook_with_binder():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "mybinder.org/badge_logo.svg" in readme
+    for path in NOTEBOOKS:
+        assert f"(notebooks/{path.name})" in readme, f"README's chapter table lacks {path.name}"
+        assert f"?urlpath=lab/tree/notebooks/{path.name})" in readme, (
+            f"no Binder link for {path.name}"
+        )
+
+
+def test_ci_runs_the_readmes_test_command():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "set -euo pipefail" in ci and ci.rstrip().endswith("make test")
+    assert "make test" in (ROOT / "README.md").read_text(encoding="utf-8")
