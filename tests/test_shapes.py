@@ -33,3 +33,9 @@ def test_layer_summary_nested_blocks_in_order_and_restores_mode():
     assert [r[0].strip() for r in rows] == ["0", "0.0", "0.1", "1", "2", "total"]
     assert rows[1][2] == "(3, 8)" and rows[-1][2] == "(3, 2)"
     assert net.training
+
+
+def test_layer_summary_counts_lazy_parameters_after_the_first_pass():
+    net = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.LazyLinear(2))
+    rows = d2l.layer_summary(net, torch.rand(3, 4), show=False)
+    assert [r[3] for r in rows] == [4 * 8 + 8, 0, 8 * 2 + 2, 58]
