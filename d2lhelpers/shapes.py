@@ -39,13 +39,10 @@ def layer_summary(
     def visit(module: nn.Module, prefix: str, level: int) -> None:
         for name, child in module.named_children():
             full = f"{prefix}{name}"
-            n_params = sum(
-                p.numel()
-                for p in child.parameters()
-                if not isinstance(p, nn.UninitializedParameter)
-            )
 
-            def hook(mod, inp, out, full=full, level=level, n_params=n_params):
+            def hook(mod, inp, out, full=full, level=level):
+                # counted after the forward pass, so lazy layers have their real shapes
+                n_params = sum(p.numel() for p in mod.parameters() if not _lazy(p))
                 rows.append(("  " * (level - 1) + full, type(mod).__name__, _shape(out), n_params))
 
             hooks.append(child.register_forward_hook(hook))
@@ -76,6 +73,10 @@ def layer_summary(
         for name, kind, shape, n in rows:
             print(f"{name:<{w}}  {kind:<{t}}  {shape:<{s}}  {n:,}")
     return rows
+
+
+def _lazy(p: torch.Tensor) -> bool:
+    return isinstance(p, nn.parameter.UninitializedParameter)
 
 
 def _preorder(module: nn.Module, depth: int, prefix: str = "", level: int = 1) -> list[str]:
