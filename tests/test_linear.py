@@ -1,3 +1,4 @@
+import pytest
 import torch
 from torch import nn
 
@@ -54,3 +55,13 @@ def test_load_array_shuffles_only_for_training():
     torch.manual_seed(1)
     shuffled = torch.cat([b for _, b in d2l.load_array((X, y), 4)])
     assert sorted(shuffled.tolist()) == y.tolist() and not torch.equal(shuffled, y)
+
+
+def test_synthetic_data_accepts_the_books_column_vector():
+    torch.manual_seed(0)
+    true_w = torch.ones((200, 1)) * 0.01  # as in the book's weight-decay section
+    X, y = d2l.synthetic_data(true_w, 0.05, 20)
+    assert X.shape == (20, 200) and y.shape == (20, 1)
+    assert torch.allclose(y, X @ true_w + 0.05, atol=0.05)
+    with pytest.raises(ValueError, match="one weight per feature"):
+        d2l.synthetic_data(torch.ones(2, 3), 0.0, 5)

@@ -16,11 +16,17 @@ def synthetic_data(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Generate y = Xw + b + noise, with X ~ N(0, 1) and noise ~ N(0, 0.01^2).
 
-    Returns X: (num_examples, len(w)) and y: (num_examples, 1).
+    w: (num_inputs,) or (num_inputs, 1). Returns X: (num_examples, num_inputs) and
+    y: (num_examples, 1).
     """
     w = torch.as_tensor(w, dtype=torch.float32)
+    if w.dim() == 2 and w.shape[1] == 1:
+        w = w.reshape(-1)  # the book also passes column vectors, shape (num_inputs, 1)
     if w.dim() != 1:
-        raise ValueError(f"w must be a 1-D tensor of weights, got shape {tuple(w.shape)}")
+        raise ValueError(
+            f"w must hold one weight per feature, shape (num_inputs,) or (num_inputs, 1); "
+            f"got shape {tuple(w.shape)}"
+        )
     X = torch.normal(0, 1, (num_examples, len(w)))
     y = X @ w + b
     y += torch.normal(0, 0.01, y.shape)
