@@ -17,7 +17,7 @@ from .timing import Timer
 
 __all__ = ["train_ch6"]
 
-_ESTIMATE_AFTER = 4  # batches timed before the full-mode CPU estimate (first one is warm-up)
+_ESTIMATE_AFTER = 10  # batches timed for the full-mode CPU estimate (after one warm-up batch)
 
 
 def _xavier(m: nn.Module) -> None:
@@ -77,12 +77,14 @@ def train_ch6(
             train_l, train_acc = metric[0] / metric[2], metric[1] / metric[2]
             if (i + 1) % max(1, num_batches // 5) == 0 or i == num_batches - 1:
                 animator.add(epoch + (i + 1) / num_batches, (train_l, train_acc, None))
-            if epoch == 0 and i == _ESTIMATE_AFTER and device.type == "cpu" and not is_quick():
-                per_batch = batch_timer.stop() / (_ESTIMATE_AFTER)
+            last = min(_ESTIMATE_AFTER, num_batches - 1)
+            if epoch == 0 and i == last > 0 and device.type == "cpu" and not is_quick():
+                per_batch = batch_timer.stop() / last
                 minutes = per_batch * num_batches * epochs * 1.1 / 60  # +10% for evaluation
                 print(
-                    f"estimated training time on cpu: about {minutes:.1f} min for {epochs} epochs "
-                    f"({per_batch:.2f} s per batch); set D2L_QUICK=1 or use a GPU to go faster"
+                    f"estimated training time on cpu: roughly {minutes:.1f} min for {epochs} epochs "
+                    f"({per_batch:.2f} s per batch, from the first batches; other busy programs "
+                    f"slow it down); set D2L_QUICK=1 or use a GPU to go faster"
                 )
         test_acc = evaluate_accuracy_gpu(net, test_iter, device)
         timer.stop()
