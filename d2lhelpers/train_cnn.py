@@ -37,6 +37,9 @@ def train_ch6(
 
     As in the book, the weights of every `nn.Linear` and `nn.Conv2d` are first
     re-initialised with Xavier-uniform (biases keep PyTorch's default).
+    On the CPU a convolutional net trains in the channels-last memory layout
+    (faster with oneDNN; the values are the same) and is handed back in the
+    usual layout.
     Draws train loss/acc five times per epoch and test acc per epoch. Prints
     `loss 0.470, train acc 0.823, test acc 0.772` and `N examples/sec on cpu`,
     where N counts whole epochs of wall time: data loading, training and
@@ -49,6 +52,18 @@ def train_ch6(
     device = torch.device(device)
     net.apply(_xavier)
     net.to(device)
+    channels_last = device.type == "cpu" and any(isinstance(m, nn.Conv2d) for m in net.modules())
+    if channels_last:
+        net.to(memory_format=torch.channels_last)
+    try:
+        return _train(net, train_iter, test_iter, num_epochs, epochs, lr, device, channels_last)
+    finally:
+        if channels_last:
+            net.to(memory_format=torch.contiguous_format)
+
+
+def _train(net, train_iter, test_iter, num_epochs, epochs, lr, device, channels_last) -> dict:
+    """The epochs of `train_ch6`, on a net already initialised and on `device`."""
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
     loss = nn.CrossEntropyLoss()
     animator = Animator(
@@ -67,6 +82,8 @@ def train_ch6(
             if i == 1:
                 batch_timer.start()  # skip the first (warm-up) batch
             X, y = X.to(device), y.to(device)
+            if channels_last and X.dim() == 4:
+                X = X.contiguous(memory_format=torch.channels_last)  # (B, C, H, W), NHWC in memory
             optimizer.zero_grad()
             y_hat = net(X)
             l = loss(y_hat, y)
