@@ -83,8 +83,8 @@ def evaluate_accuracy_gpu(net: nn.Module, data_iter: Iterable, device=None) -> f
     Restores the net's previous train/eval mode. Introduced in 08_cnn.ipynb.
     """
     was_training = _set_eval(net)
-    if device is None and isinstance(net, nn.Module):
-        params = list(net.parameters())
+    if device is None:
+        params = list(net.parameters()) if isinstance(net, nn.Module) else []
         device = params[0].device if params else torch.device("cpu")
     metric = Accumulator(2)
     try:

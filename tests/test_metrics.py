@@ -74,3 +74,9 @@ def test_evaluate_loss_is_the_mean_per_example_loss():
     # squared errors: (2-1)^2, (4-1)^2, (6-1)^2 = 1, 9, 25 -> mean 35/3
     got = d2l.evaluate_loss(net, [(X[:2], y[:2]), (X[2:], y[2:])], nn.MSELoss(reduction="none"))
     assert got == pytest.approx(35 / 3)
+
+
+def test_evaluate_accuracy_gpu_accepts_a_plain_function():
+    X = torch.eye(3)
+    y = torch.tensor([0, 1, 1])
+    assert d2l.evaluate_accuracy_gpu(lambda X: X, [(X, y)]) == pytest.approx(2 / 3)
