@@ -27,7 +27,14 @@ from .data import (
 )
 from .devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
 from .linear import linreg, sgd, squared_loss
-from .metrics import Accumulator, accuracy, evaluate_accuracy, evaluate_accuracy_gpu, evaluate_loss
+from .metrics import (
+    Accumulator,
+    accuracy,
+    eval_mode,
+    evaluate_accuracy,
+    evaluate_accuracy_gpu,
+    evaluate_loss,
+)
 from .plotting import plot, plt, set_axes, set_figsize, show_heatmaps, show_images, use_svg_display
 from .quick import QUICK_FRACTION, QUICK_MAX_EPOCHS, is_quick, quick_epochs, show_mode
 from .seed import set_seed
@@ -42,6 +49,7 @@ __all__ = [
     "Timer",
     "Accumulator",
     "accuracy",
+    "eval_mode",
     "evaluate_accuracy",
     "evaluate_accuracy_gpu",
     "evaluate_loss",

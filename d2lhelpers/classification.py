@@ -15,7 +15,7 @@ from torch import nn
 
 from .animator import Animator
 from .data.fashion_mnist import get_fashion_mnist_labels
-from .metrics import Accumulator, accuracy, evaluate_accuracy
+from .metrics import Accumulator, accuracy, eval_mode, evaluate_accuracy
 from .plotting import show_images
 from .quick import is_quick, quick_epochs
 
@@ -102,13 +102,8 @@ def predict_ch3(
     Returns (true labels, predicted labels) as lists of strings.
     """
     X, y = next(iter(test_iter))
-    was_training = isinstance(net, nn.Module) and net.training
-    if isinstance(net, nn.Module):
-        net.eval()
-    with torch.no_grad():
+    with eval_mode(net):
         preds = get_fashion_mnist_labels(net(X).argmax(dim=1))
-    if was_training:
-        net.train()
     trues = get_fashion_mnist_labels(y)
     titles = [t + "\n" + p for t, p in zip(trues, preds, strict=True)]
     n = min(n, len(X))

@@ -6,12 +6,20 @@ evaluation comes with 08_cnn.ipynb.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
 from torch import nn
 
-__all__ = ["Accumulator", "accuracy", "evaluate_accuracy", "evaluate_accuracy_gpu", "evaluate_loss"]
+__all__ = [
+    "Accumulator",
+    "accuracy",
+    "eval_mode",
+    "evaluate_accuracy",
+    "evaluate_accuracy_gpu",
+    "evaluate_loss",
+]
 
 
 class Accumulator:
@@ -49,13 +57,21 @@ def accuracy(y_hat: torch.Tensor, y: torch.Tensor) -> float:
     return float(cmp.type(y.dtype).sum())
 
 
-def _set_eval(net) -> bool | None:
-    """Put a Module in eval mode and return its previous mode (None for functions)."""
+@contextlib.contextmanager
+def eval_mode(net: Callable | nn.Module) -> Iterator[None]:
+    """Run the block in eval mode without gradients, then restore the net's mode.
+
+    `net` may be a plain function (from-scratch models), which has no mode.
+    """
+    was_training = isinstance(net, nn.Module) and net.training
     if isinstance(net, nn.Module):
-        was_training = net.training
         net.eval()
-        return was_training
-    return None
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        if was_training:
+            net.train()
 
 
 def evaluate_accuracy(net: Callable | nn.Module, data_iter: Iterable) -> float:
@@ -64,15 +80,10 @@ def evaluate_accuracy(net: Callable | nn.Module, data_iter: Iterable) -> float:
     `net` may be a plain function (the from-scratch models) or an `nn.Module`,
     whose previous train/eval mode is restored afterwards.
     """
-    was_training = _set_eval(net)
     metric = Accumulator(2)  # correct predictions, predictions
-    try:
-        with torch.no_grad():
-            for X, y in data_iter:
-                metric.add(accuracy(net(X), y), y.numel())
-    finally:
-        if was_training:
-            net.train()
+    with eval_mode(net):
+        for X, y in data_iter:
+            metric.add(accuracy(net(X), y), y.numel())
     return metric[0] / metric[1] if metric[1] else 0.0
 
 
@@ -82,23 +93,18 @@ def evaluate_accuracy_gpu(net: nn.Module, data_iter: Iterable, device=None) -> f
     device: where to compute; by default the device of the net's first parameter.
     Restores the net's previous train/eval mode. Introduced in 08_cnn.ipynb.
     """
-    was_training = _set_eval(net)
     if device is None:
         params = list(net.parameters()) if isinstance(net, nn.Module) else []
         device = params[0].device if params else torch.device("cpu")
-    metric = Accumulator(2)
-    try:
-        with torch.no_grad():
-            for X, y in data_iter:
-                if isinstance(X, list):  # BERT-style inputs
-                    X = [x.to(device) for x in X]
-                else:
-                    X = X.to(device)
-                y = y.to(device)
-                metric.add(accuracy(net(X), y), y.numel())
-    finally:
-        if was_training:
-            net.train()
+    metric = Accumulator(2)  # correct predictions, predictions
+    with eval_mode(net):
+        for X, y in data_iter:
+            if isinstance(X, list):  # BERT-style inputs
+                X = [x.to(device) for x in X]
+            else:
+                X = X.to(device)
+            y = y.to(device)
+            metric.add(accuracy(net(X), y), y.numel())
     return metric[0] / metric[1] if metric[1] else 0.0
 
 
@@ -108,16 +114,10 @@ def evaluate_loss(net: Callable | nn.Module, data_iter: Iterable, loss: Callable
     `loss` must return per-example losses (`reduction='none'`); y is reshaped to
     the output's shape, as the book's regression models need.
     """
-    was_training = _set_eval(net)
     metric = Accumulator(2)  # sum of losses, number of examples
-    try:
-        with torch.no_grad():
-            for X, y in data_iter:
-                out = net(X)
-                y = y.reshape(out.shape)
-                l = loss(out, y)
-                metric.add(float(l.sum()), l.numel())
-    finally:
-        if was_training:
-            net.train()
+    with eval_mode(net):
+        for X, y in data_iter:
+            out = net(X)
+            l = loss(out, y.reshape(out.shape))
+            metric.add(float(l.sum()), l.numel())
     return metric[0] / metric[1] if metric[1] else 0.0

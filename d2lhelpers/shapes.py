@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .metrics import eval_mode
+
 __all__ = ["layer_summary"]
 
 
@@ -50,15 +52,12 @@ def layer_summary(
                 visit(child, full + ".", level + 1)
 
     visit(net, "", 1)
-    was_training = net.training
-    net.eval()
     try:
-        with torch.no_grad():
+        with eval_mode(net):
             out = net(X)
     finally:
         for h in hooks:
             h.remove()
-        net.train(was_training)
     # Hooks fire when a module finishes, so parents come after their children:
     # sort by order of first appearance of each name prefix (stable on names).
     order = {name: i for i, name in enumerate(_preorder(net, depth))}

@@ -80,3 +80,21 @@ def test_evaluate_accuracy_gpu_accepts_a_plain_function():
     X = torch.eye(3)
     y = torch.tensor([0, 1, 1])
     assert d2l.evaluate_accuracy_gpu(lambda X: X, [(X, y)]) == pytest.approx(2 / 3)
+
+
+def test_eval_mode_disables_grad_and_restores_the_mode_even_on_error():
+    net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+    net.train()
+    with d2l.eval_mode(net):
+        assert not net.training and not net[1].training
+        assert not net(torch.ones(1, 2)).requires_grad
+    assert net.training and torch.is_grad_enabled()
+    with pytest.raises(RuntimeError, match="boom"), d2l.eval_mode(net):
+        raise RuntimeError("boom")
+    assert net.training
+    net.eval()
+    with d2l.eval_mode(net):
+        pass
+    assert not net.training  # an eval-mode net stays in eval mode
+    with d2l.eval_mode(lambda X: X):  # plain functions have no mode
+        assert not torch.is_grad_enabled()
