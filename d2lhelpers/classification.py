@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from .animator import Animator
+from ._trainer import epoch_animator, new_history, print_summary, record
 from .data.fashion_mnist import get_fashion_mnist_labels
 from .metrics import Accumulator, accuracy, eval_mode, evaluate_accuracy
 from .plotting import show_images
-from .quick import is_quick, quick_epochs
+from .quick import quick_epochs
 
 __all__ = ["train_epoch_ch3", "train_ch3", "predict_ch3"]
 
@@ -72,25 +72,14 @@ def train_ch3(
     {'train_loss': [...], 'train_acc': [...], 'test_acc': [...]}, one value per epoch.
     """
     epochs = quick_epochs(num_epochs)
-    animator = Animator(
-        xlabel="epoch",
-        xlim=[1, epochs] if epochs > 1 else None,
-        legend=["train loss", "train acc", "test acc"],
-    )
-    history: dict[str, list[float]] = {"train_loss": [], "train_acc": [], "test_acc": []}
+    animator = epoch_animator(epochs)
+    history = new_history()
     for epoch in range(epochs):
         train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater)
         test_acc = evaluate_accuracy(net, test_iter)
-        for key, value in zip(history, (train_loss, train_acc, test_acc), strict=True):
-            history[key].append(value)
+        record(history, train_loss, train_acc, test_acc)
         animator.add(epoch + 1, (train_loss, train_acc, test_acc))
-    note = (
-        f" (quick mode: {epochs} of {num_epochs} epochs)"
-        if is_quick() and epochs < num_epochs
-        else ""
-    )
-    if epochs:
-        print(f"loss {train_loss:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}{note}")
+    print_summary(history, num_epochs)
     return history
 
 

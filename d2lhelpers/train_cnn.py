@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from .animator import Animator
+from ._trainer import epoch_animator, new_history, print_summary, record
 from .metrics import Accumulator, accuracy, evaluate_accuracy_gpu
 from .quick import is_quick, quick_epochs
 from .timing import Timer
@@ -66,13 +66,12 @@ def _train(net, train_iter, test_iter, num_epochs, epochs, lr, device, channels_
     """The epochs of `train_ch6`, on a net already initialised and on `device`."""
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
     loss = nn.CrossEntropyLoss()
-    animator = Animator(
-        xlabel="epoch",
-        xlim=[1, epochs] if epochs > 1 else None,
-        legend=["train loss", "train acc", "test acc"],
-    )
-    history: dict = {"train_loss": [], "train_acc": [], "test_acc": []}
+    animator = epoch_animator(epochs)
+    history = new_history()
     timer, num_batches, num_examples = Timer(), len(train_iter), 0
+    # full mode on a CPU: estimate the total time from batches 1..estimate_at
+    estimate_at = min(_ESTIMATE_AFTER, num_batches - 1)
+    estimate = device.type == "cpu" and not is_quick() and estimate_at > 0
     for epoch in range(epochs):
         metric = Accumulator(3)  # sum of losses, correct predictions, examples
         net.train()
@@ -94,9 +93,8 @@ def _train(net, train_iter, test_iter, num_epochs, epochs, lr, device, channels_
             train_l, train_acc = metric[0] / metric[2], metric[1] / metric[2]
             if (i + 1) % max(1, num_batches // 5) == 0 or i == num_batches - 1:
                 animator.add(epoch + (i + 1) / num_batches, (train_l, train_acc, None))
-            last = min(_ESTIMATE_AFTER, num_batches - 1)
-            if epoch == 0 and i == last > 0 and device.type == "cpu" and not is_quick():
-                per_batch = batch_timer.stop() / last
+            if epoch == 0 and i == estimate_at and estimate:
+                per_batch = batch_timer.stop() / estimate_at
                 minutes = per_batch * num_batches * epochs * 1.1 / 60  # +10% for evaluation
                 print(
                     f"estimated training time on cpu: roughly {minutes:.1f} min for {epochs} epochs "
@@ -107,19 +105,11 @@ def _train(net, train_iter, test_iter, num_epochs, epochs, lr, device, channels_
         timer.stop()
         num_examples += metric[2]
         animator.add(epoch + 1, (None, None, test_acc))
-        for key, value in zip(
-            ("train_loss", "train_acc", "test_acc"), (train_l, train_acc, test_acc), strict=True
-        ):
-            history[key].append(value)
+        record(history, train_l, train_acc, test_acc)
     speed = num_examples / timer.sum() if timer.sum() else 0.0
     history["examples_per_sec"] = speed
     history["device"] = str(device)
+    print_summary(history, num_epochs)
     if epochs:
-        note = (
-            f" (quick mode: {epochs} of {num_epochs} epochs)"
-            if is_quick() and epochs < num_epochs
-            else ""
-        )
-        print(f"loss {train_l:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}{note}")
         print(f"{speed:.1f} examples/sec on {device}")
     return history
