@@ -118,3 +118,52 @@ def test_without_any_copy_the_error_says_how_to_get_it(monkeypatch, tmp_path):
     with pytest.raises(d2l.DownloadError, match="dataset-fashion-mnist"):
         d2l.load_fashion_mnist_arrays(tmp_path / "empty")
     assert not any(Path(tmp_path / "empty" / "fashion-mnist").glob("*.part"))
+
+
+@pytest.fixture
+def mirror_server(tmp_path):
+    """A local HTTP server over a folder, standing in for the upstream mirror."""
+    import functools
+    import http.server
+    import threading
+
+    folder = tmp_path / "served"
+    folder.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_missing_files_are_downloaded_and_md5_checked(monkeypatch, tmp_path, mirror_server):
+    import hashlib
+
+    folder, url = mirror_server
+    files = {}
+    for stem in STEMS:
+        data = (fm.DEBIAN_DIR / f"{stem}.gz").read_bytes()
+        (folder / f"{stem}.gz").write_bytes(data)
+        # Debian recompressed the files: its .gz MD5s stand in for upstream's here
+        files[stem] = (fm._FILES[stem][0], hashlib.md5(data).hexdigest())
+    monkeypatch.setattr(fm, "_FILES", files)
+    monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr(fm, "MIRROR", url)
+    arrays = d2l.load_fashion_mnist_arrays(tmp_path / "root")
+    assert arrays[0].shape == (60000, 28, 28) and arrays[3].shape == (10000,)
+    got = sorted(p.name for p in (tmp_path / "root" / "fashion-mnist").iterdir())
+    assert got == sorted(f"{stem}.gz" for stem in STEMS)
+
+
+def test_a_corrupt_download_is_refused_and_leaves_nothing(monkeypatch, tmp_path, mirror_server):
+    folder, url = mirror_server
+    for stem in STEMS:
+        (folder / f"{stem}.gz").write_bytes(b"not fashion-mnist")
+    monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr(fm, "MIRROR", url)
+    with pytest.raises(d2l.DownloadError, match="MD5 mismatch") as info:
+        d2l.load_fashion_mnist_arrays(tmp_path / "root")
+    assert "dataset-fashion-mnist" in str(info.value)
+    assert list((tmp_path / "root" / "fashion-mnist").iterdir()) == []

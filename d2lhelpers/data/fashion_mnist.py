@@ -13,16 +13,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
-import os
-import tempfile
-import urllib.request
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from ..quick import QUICK_FRACTION, is_quick
-from .hub import DownloadError, data_dir
+from .hub import data_dir, fetch_verified
 from .loader import BatchLoader
 
 __all__ = [
@@ -73,27 +70,18 @@ def get_dataloader_workers() -> int:
 
 
 def _download_gz(stem: str, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{stem}.gz"
-    url = MIRROR + target.name
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
-    os.close(fd)
-    try:
-        with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
-            while chunk := r.read(1 << 20):
-                f.write(chunk)
-        md5 = hashlib.md5(Path(tmp).read_bytes()).hexdigest()
-        if md5 != _FILES[stem][1]:
-            raise DownloadError(f"MD5 mismatch for {url}: got {md5}")
-        os.replace(tmp, target)
-    except Exception as e:
-        raise DownloadError(
-            f"Fashion-MNIST file {target.name} was not found under {folder} or {DEBIAN_DIR} "
-            f"and could not be downloaded from {url}: {e}. Offline, install Debian's "
-            f"'dataset-fashion-mnist' package or copy the four IDX files into {folder}."
-        ) from e
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    hint = (
+        f"It was not found under {folder} or {DEBIAN_DIR} either. Offline, install Debian's "
+        f"'dataset-fashion-mnist' package or copy the four IDX files into {folder}."
+    )
+    fetch_verified(
+        MIRROR + target.name,
+        target,
+        ("md5", _FILES[stem][1]),
+        f"Fashion-MNIST file {target.name}",
+        hint,
+    )
     return target
 
 

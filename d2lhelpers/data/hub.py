@@ -58,6 +58,7 @@ DATA_HUB: dict[str, tuple[str, str]] = {
 }
 
 _CHUNK = 1 << 20
+_ALGORITHM_NAMES = {"sha1": "SHA-1", "md5": "MD5"}
 
 
 class DownloadError(RuntimeError):
@@ -80,8 +81,8 @@ def data_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     return (base / "d2lhelpers").resolve()
 
 
-def _sha1(path: Path) -> str:
-    h = hashlib.sha1()
+def _digest(path: Path, algorithm: str = "sha1") -> str:
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
@@ -155,23 +156,58 @@ def download(
     root = data_dir(cache_dir)
     root.mkdir(parents=True, exist_ok=True)
     target = root / _file_name(url)
-    if target.is_file() and _sha1(target) == sha1:
+    if target.is_file() and _digest(target) == sha1:
         return str(target)
     source = _source_url(url)
+    fetch_verified(
+        source,
+        target,
+        ("sha1", sha1),
+        f"data set {name!r}",
+        _offline_hint(name, target),
+        timeout,
+        retries,
+    )
+    return str(target)
+
+
+def fetch_verified(
+    url: str,
+    target: Path,
+    checksum: tuple[str, str],
+    desc: str,
+    hint: str,
+    timeout: float | None = None,
+    retries: int = 1,
+) -> None:
+    """Fetch `url` into `target` atomically, checking `checksum` = (algorithm, hex digest).
+
+    Streams into a temporary file beside `target` and renames it into place only
+    after the digest matches; retries `retries` times except on 4xx answers.
+    Raises `DownloadError` naming `desc` (what the file is), the URL and `target`,
+    followed by `hint` (how to get the file offline).
+    Shared by `download` and the Fashion-MNIST reader.
+    """
+    algorithm, expected = checksum
     if timeout is None:
         timeout = float(os.environ.get("D2L_DOWNLOAD_TIMEOUT", "30"))
+    target.parent.mkdir(parents=True, exist_ok=True)
     last: Exception | None = None
     for attempt in range(retries + 1):
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=root)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".part", dir=target.parent
+        )
         os.close(fd)
         tmp = Path(tmp_name)
         try:
-            _fetch(source, tmp, name, timeout)
-            got = _sha1(tmp)
-            if got != sha1:
-                raise DownloadError(f"SHA-1 mismatch: expected {sha1}, got {got}")
+            _fetch(url, tmp, target.name, timeout)
+            got = _digest(tmp, algorithm)
+            if got != expected:
+                raise DownloadError(
+                    f"{_ALGORITHM_NAMES.get(algorithm, algorithm)} mismatch: expected {expected}, got {got}"
+                )
             os.replace(tmp, target)
-            return str(target)
+            return
         except urllib.error.HTTPError as e:
             last = e
             if 400 <= e.code < 500:  # 404 and friends will not get better
@@ -183,8 +219,7 @@ def download(
         if attempt < retries:
             time.sleep(0.5)
     raise DownloadError(
-        f"could not download data set {name!r} from {source} to {target}: {last}. "
-        + _offline_hint(name, target)
+        f"could not download {desc} from {url} to {target}: {last}. {hint}"
     ) from last
 
 
