@@ -38,7 +38,8 @@ def show_mode() -> bool:
         pct = round(QUICK_FRACTION * 100)
         print(
             f"快速模式 quick mode (D2L_QUICK=1): data loaders use a fixed {pct}% real subset "
-            f"(Fashion-MNIST 6,000/60,000 train, 1,000/10,000 test; fewer at large resize) "
+            f"(Fashion-MNIST {round(60000 * QUICK_FRACTION):,}/60,000 train, "
+            f"{round(10000 * QUICK_FRACTION):,}/10,000 test; fewer at large resize) "
             f"and trainers run at most {QUICK_MAX_EPOCHS} epochs."
         )
     else:
