@@ -27,6 +27,7 @@ from .data import (
 )
 from .devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
 from .linear import linreg, sgd, squared_loss
+from .memory import available_memory, plan_step, probe
 from .metrics import (
     Accumulator,
     accuracy,
@@ -104,4 +105,8 @@ __all__ = [
     "resnet18",
     "layer_summary",
     "train_ch6",
+    # fitting a training step into memory
+    "available_memory",
+    "probe",
+    "plan_step",
 ]

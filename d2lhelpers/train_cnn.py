@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ._trainer import epoch_animator, new_history, print_summary, record
+from .memory import StepPlan, plan_step
 from .metrics import Accumulator, accuracy, evaluate_accuracy_gpu
 from .quick import is_quick, quick_epochs
 from .timing import Timer
@@ -32,6 +33,8 @@ def train_ch6(
     num_epochs: int,
     lr: float,
     device: torch.device,
+    *,
+    memory_budget: int | None = None,
 ) -> dict:
     """Train a classifier on `device` with SGD and cross-entropy, as the book does.
 
@@ -45,6 +48,12 @@ def train_ch6(
     where N counts whole epochs of wall time: data loading, training and
     evaluation. In full mode on a CPU it first prints an estimate of the total
     time, measured on the first batches. In quick mode the epochs are capped.
+    On the CPU, when one step on the first batch would keep more activations
+    than `memory_budget` bytes (default: a third of the memory still available,
+    container limits included, e.g. Binder's 2 GB), the step is run in a way that
+    gives the same update with less memory and says so in one printed line:
+    micro-batches with gradient accumulation, or, for nets with BatchNorm,
+    activation checkpointing (see `d2lhelpers.memory`). Gradients are freed at the end.
     Returns {'train_loss', 'train_acc', 'test_acc'} (per epoch), 'examples_per_sec'
     and 'device'.
     """
@@ -56,13 +65,39 @@ def train_ch6(
     if channels_last:
         net.to(memory_format=torch.channels_last)
     try:
-        return _train(net, train_iter, test_iter, num_epochs, epochs, lr, device, channels_last)
+        return _train(
+            net, train_iter, test_iter, num_epochs, epochs, lr, device, channels_last, memory_budget
+        )
     finally:
+        for p in net.parameters():
+            p.grad = None  # a finished model should not keep a second copy of its weights' size
         if channels_last:
             net.to(memory_format=torch.contiguous_format)
 
 
-def _train(net, train_iter, test_iter, num_epochs, epochs, lr, device, channels_last) -> dict:
+def _step(net, loss, X, y, plan: StepPlan) -> tuple[torch.Tensor, float]:
+    """Forward and backward on batch X (B, ...); returns y_hat (B, q) and the mean loss."""
+    m = plan.micro_batch
+    if m is None or X.shape[0] <= m:
+        with plan.context():
+            y_hat = net(X)
+        l = loss(y_hat, y)
+        l.backward()
+        return y_hat, float(l.detach())
+    # gradient accumulation: chunk k contributes mean_k * B_k / B, so the sum is the batch mean
+    y_hats, total = [], 0.0
+    for X_k, y_k in zip(X.split(m), y.split(m), strict=True):
+        y_hat_k = net(X_k)
+        l = loss(y_hat_k, y_k) * (X_k.shape[0] / X.shape[0])
+        l.backward()
+        y_hats.append(y_hat_k.detach())
+        total += float(l.detach())
+    return torch.cat(y_hats), total
+
+
+def _train(
+    net, train_iter, test_iter, num_epochs, epochs, lr, device, channels_last, memory_budget
+) -> dict:
     """The epochs of `train_ch6`, on a net already initialised and on `device`."""
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
     loss = nn.CrossEntropyLoss()
@@ -72,6 +107,7 @@ def _train(net, train_iter, test_iter, num_epochs, epochs, lr, device, channels_
     # full mode on a CPU: estimate the total time from batches 1..estimate_at
     estimate_at = min(_ESTIMATE_AFTER, num_batches - 1)
     estimate = device.type == "cpu" and not is_quick() and estimate_at > 0
+    plan = None
     for epoch in range(epochs):
         metric = Accumulator(3)  # sum of losses, correct predictions, examples
         net.train()
@@ -83,13 +119,15 @@ def _train(net, train_iter, test_iter, num_epochs, epochs, lr, device, channels_
             X, y = X.to(device), y.to(device)
             if channels_last and X.dim() == 4:
                 X = X.contiguous(memory_format=torch.channels_last)  # (B, C, H, W), NHWC in memory
+            if plan is None:
+                plan = plan_step(net, X, memory_budget) if device.type == "cpu" else StepPlan()
+                if plan.reason:
+                    print(plan.reason)
             optimizer.zero_grad()
-            y_hat = net(X)
-            l = loss(y_hat, y)
-            l.backward()
+            y_hat, l = _step(net, loss, X, y, plan)
             optimizer.step()
             with torch.no_grad():
-                metric.add(float(l) * X.shape[0], accuracy(y_hat, y), X.shape[0])
+                metric.add(l * X.shape[0], accuracy(y_hat, y), X.shape[0])
             train_l, train_acc = metric[0] / metric[2], metric[1] / metric[2]
             if (i + 1) % max(1, num_batches // 5) == 0 or i == num_batches - 1:
                 animator.add(epoch + (i + 1) / num_batches, (train_l, train_acc, None))
