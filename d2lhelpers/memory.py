@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
+import gc
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +38,10 @@ __all__ = [
     "available_memory",
     "checkpoint_blocks",
     "checkpointed",
+    "default_budget",
     "plan_step",
     "probe",
+    "release_memory",
 ]
 
 _UNLIMITED = 2**60  # cgroup v1 writes "no limit" as a number close to 2**63
@@ -236,15 +241,38 @@ def _gb(n: float) -> str:
     return f"{n / 2**30:.2f} GB"
 
 
+def release_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the system (glibc's `malloc_trim`),
+    so that memory freed by a finished training counts as available again."""
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (e.g. musl)
+            pass
+
+
+def default_budget(net: nn.Module) -> int | None:
+    """Bytes of activations one step may keep: a quarter of the memory still available
+    after the gradients' share. A step needs about twice what it keeps (the gradients of
+    the activations come on top during the backward pass), and the rest is headroom.
+    None where the available memory cannot be read."""
+    release_memory()
+    free = available_memory()
+    if free is None:
+        return None
+    grads = sum(p.numel() * p.element_size() for p in net.parameters() if p.requires_grad)
+    return max(1, (free - grads) // 4)
+
+
 def plan_step(net: nn.Module, X: torch.Tensor, budget: int | None = None) -> StepPlan:
     """Choose how to run a training step on batch X (B, ...) within `budget` bytes of
-    saved activations (default: a third of `available_memory()`; None where that is
-    unknown, i.e. run the step whole)."""
+    saved activations (default: `default_budget(net)`; where the available memory is
+    unknown, the step runs whole)."""
     if budget is None:
-        free = available_memory()
-        if free is None:
+        budget = default_budget(net)
+        if budget is None:
             return StepPlan()
-        budget = free // 3
     if budget <= 0:
         raise ValueError(f"memory budget must be positive bytes, got {budget}")
     batch = X.shape[0]

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ._trainer import epoch_animator, new_history, print_summary, record
-from .memory import StepPlan, plan_step
+from .memory import StepPlan, plan_step, release_memory
 from .metrics import Accumulator, accuracy, evaluate_accuracy_gpu
 from .quick import is_quick, quick_epochs
 from .timing import Timer
@@ -49,8 +49,8 @@ def train_ch6(
     evaluation. In full mode on a CPU it first prints an estimate of the total
     time, measured on the first batches. In quick mode the epochs are capped.
     On the CPU, when one step on the first batch would keep more activations
-    than `memory_budget` bytes (default: a third of the memory still available,
-    container limits included, e.g. Binder's 2 GB), the step is run in a way that
+    than `memory_budget` bytes (default: about a quarter of the memory still
+    available, container limits included, e.g. Binder's 2 GB), the step is run in a way that
     gives the same update with less memory and says so in one printed line:
     micro-batches with gradient accumulation, or, for nets with BatchNorm,
     activation checkpointing (see `d2lhelpers.memory`). Gradients are freed at the end.
@@ -71,6 +71,7 @@ def train_ch6(
     finally:
         for p in net.parameters():
             p.grad = None  # a finished model should not keep a second copy of its weights' size
+        release_memory()
         if channels_last:
             net.to(memory_format=torch.contiguous_format)
 

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 import d2lhelpers as d2l
+from d2lhelpers import memory
 from d2lhelpers.memory import available_memory, checkpoint_blocks, checkpointed, plan_step, probe
 
 GiB, MiB = 2**30, 2**20
@@ -244,3 +245,12 @@ def test_probe_leaves_no_copy_of_the_net_behind():
     for _ in range(3):
         probe(net, X)
     assert _live_tensors() == before
+
+
+def test_default_budget_is_a_quarter_of_what_is_left_after_the_gradients(monkeypatch):
+    net = nn.Linear(1000, 250)  # 250,250 parameters: 1,001,000 bytes of gradients
+    monkeypatch.setattr(memory, "available_memory", lambda: 5_001_000)
+    assert memory.default_budget(net) == (5_001_000 - 1_001_000) // 4
+    monkeypatch.setattr(memory, "available_memory", lambda: None)
+    assert memory.default_budget(net) is None
+    assert plan_step(net, torch.randn(4, 1000)).reason == ""  # unknown memory: the book's step
