@@ -24,7 +24,7 @@ import copy
 import ctypes
 import gc
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +39,7 @@ __all__ = [
     "checkpoint_blocks",
     "checkpointed",
     "default_budget",
+    "map_large_blocks",
     "plan_step",
     "probe",
     "release_memory",
@@ -231,10 +232,25 @@ class StepPlan:
 
     micro_batch: int | None = None  # split each batch into chunks of this many examples
     blocks: list[nn.Module] = field(default_factory=list)  # checkpoint these
+    eval_batch: int | None = None  # evaluate in chunks of this many examples
     reason: str = ""  # one line for the learner; empty when the step runs as in the book
 
     def context(self) -> contextlib.AbstractContextManager:
         return checkpointed(self.blocks) if self.blocks else contextlib.nullcontext()
+
+    def chunked(self, data_iter: Iterable) -> Iterable:
+        """data_iter with its batches split into `eval_batch` examples (for evaluation:
+        in eval mode every example is computed on its own, so the accuracy is the same)."""
+        return data_iter if self.eval_batch is None else _Chunked(data_iter, self.eval_batch)
+
+
+class _Chunked:
+    def __init__(self, data_iter: Iterable, size: int) -> None:
+        self.data_iter, self.size = data_iter, size
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for X, y in self.data_iter:
+            yield from zip(X.split(self.size), y.split(self.size), strict=True)
 
 
 def _gb(n: float) -> str:
@@ -250,6 +266,24 @@ def release_memory() -> None:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
         except (OSError, AttributeError):  # not glibc (e.g. musl)
             pass
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+
+
+def map_large_blocks(threshold: int = 2**20) -> bool:
+    """Ask glibc to allocate blocks of `threshold` bytes or more with mmap, so that each
+    is returned to the system as soon as it is freed. By default glibc raises that
+    threshold to 32 MB as a program runs and keeps freed activations in its heap, where
+    they fragment: a training step's peak then creeps up from step to step. Costs some
+    speed (fresh pages for every large tensor). Returns False where it does not apply
+    (not Linux, or not glibc)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return bool(ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, threshold))
+    except (OSError, AttributeError):
+        return False
 
 
 def default_budget(net: nn.Module) -> int | None:
@@ -284,18 +318,21 @@ def plan_step(net: nn.Module, X: torch.Tensor, budget: int | None = None) -> Ste
         f"memory: a step on {batch} examples keeps ~{_gb(need)} of activations for the "
         f"backward pass, more than this machine's budget of {_gb(budget)}"
     )
+    # evaluation (no autograd) needs less per example than a training step keeps
+    micro = max(1, int(budget // found.saved_bytes_per_example))
     if not found.batch_coupled:
-        micro = max(1, int(budget // found.saved_bytes_per_example))
         return StepPlan(
             micro_batch=micro,
+            eval_batch=micro,
             reason=f"{head}; each batch runs as micro-batches of {micro} whose gradients add "
             "up to the batch's gradient (gradient accumulation: same step, less memory)",
         )
     blocks = checkpoint_blocks(net)
     if not blocks:
-        return StepPlan(reason=f"{head}; nothing to checkpoint, running it whole")
+        return StepPlan(eval_batch=micro, reason=f"{head}; nothing to checkpoint, running it whole")
     return StepPlan(
         blocks=blocks,
+        eval_batch=micro,
         reason=f"{head}; BatchNorm needs the whole batch, so {len(blocks)} blocks recompute their "
         "activations in the backward pass instead of keeping them (activation "
         "checkpointing: same step, less memory, slower)",

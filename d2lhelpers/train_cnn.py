@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ._trainer import epoch_animator, new_history, print_summary, record
-from .memory import StepPlan, plan_step, release_memory
+from .memory import StepPlan, map_large_blocks, plan_step, release_memory
 from .metrics import Accumulator, accuracy, evaluate_accuracy_gpu
 from .quick import is_quick, quick_epochs
 from .timing import Timer
@@ -53,7 +53,9 @@ def train_ch6(
     available, container limits included, e.g. Binder's 2 GB), the step is run in a way that
     gives the same update with less memory and says so in one printed line:
     micro-batches with gradient accumulation, or, for nets with BatchNorm,
-    activation checkpointing (see `d2lhelpers.memory`). Gradients are freed at the end.
+    activation checkpointing (see `d2lhelpers.memory`); evaluation then runs on
+    smaller chunks of each test batch (the same accuracy), and large freed blocks go
+    back to the system at once (`map_large_blocks`). Gradients are freed at the end.
     Returns {'train_loss', 'train_acc', 'test_acc'} (per epoch), 'examples_per_sec'
     and 'device'.
     """
@@ -124,6 +126,7 @@ def _train(
                 plan = plan_step(net, X, memory_budget) if device.type == "cpu" else StepPlan()
                 if plan.reason:
                     print(plan.reason)
+                    map_large_blocks()  # memory is tight: no fragmentation creeping up
             optimizer.zero_grad()
             y_hat, l = _step(net, loss, X, y, plan)
             optimizer.step()
@@ -140,7 +143,7 @@ def _train(
                     f"({per_batch:.2f} s per batch, from the first batches; other busy programs "
                     f"slow it down); set D2L_QUICK=1 or use a GPU to go faster"
                 )
-        test_acc = evaluate_accuracy_gpu(net, test_iter, device)
+        test_acc = evaluate_accuracy_gpu(net, (plan or StepPlan()).chunked(test_iter), device)
         timer.stop()
         num_examples += metric[2]
         animator.add(epoch + 1, (None, None, test_acc))

@@ -3,6 +3,8 @@
 import copy
 import gc
 import re
+import subprocess
+import sys
 import weakref
 
 import pytest
@@ -187,7 +189,7 @@ def test_train_ch6_splits_a_batch_that_does_not_fit_and_takes_the_same_step(caps
     tracked = SavedTracker(a)
     torch.manual_seed(1)
     with tracked.hooks():
-        d2l.train_ch6(a, batches, batches, 2, 0.1, "cpu", memory_budget=budget)
+        history = d2l.train_ch6(a, batches, batches, 2, 0.1, "cpu", memory_budget=budget)
     out = capsys.readouterr().out
     micro = int(re.search(r"micro-batches of (\d+)", out).group(1))
     assert 1 <= micro <= 5 and "gradient accumulation" in out
@@ -196,6 +198,8 @@ def test_train_ch6_splits_a_batch_that_does_not_fit_and_takes_the_same_step(caps
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.allclose(p, q, atol=1e-5)
     assert all(p.grad is None for p in a.parameters())  # train_ch6 frees the gradients
+    # evaluated in chunks: the accuracy is the plain count over whole batches
+    assert history["test_acc"][-1] == d2l.evaluate_accuracy_gpu(b, batches)
     whole = SavedTracker(c)
     torch.manual_seed(1)
     with whole.hooks():
@@ -218,7 +222,7 @@ def test_train_ch6_checkpoints_a_batchnorm_net_and_takes_the_same_step(capsys, n
     b = copy.deepcopy(a)
     budget = int(probe(a, X[:8]).saved_bytes_per_example * 5)
     torch.manual_seed(1)
-    d2l.train_ch6(a, batches, batches, 2, 0.1, "cpu", memory_budget=budget)
+    history = d2l.train_ch6(a, batches, batches, 2, 0.1, "cpu", memory_budget=budget)
     assert "2 blocks recompute their activations" in capsys.readouterr().out
     torch.manual_seed(1)
     _reference_sgd(b, batches, 2, 0.1)
@@ -227,6 +231,9 @@ def test_train_ch6_checkpoints_a_batchnorm_net_and_takes_the_same_step(capsys, n
     for (k, u), (_, v) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert torch.allclose(u.float(), v.float(), atol=1e-5), k  # running statistics once
     assert not any("forward" in vars(m) for m in a.modules())
+    assert history["test_acc"][-1] == d2l.evaluate_accuracy_gpu(
+        b, batches
+    )  # eval mode: per example
 
 
 def _unpack(b):
@@ -254,3 +261,37 @@ def test_default_budget_is_a_quarter_of_what_is_left_after_the_gradients(monkeyp
     monkeypatch.setattr(memory, "available_memory", lambda: None)
     assert memory.default_budget(net) is None
     assert plan_step(net, torch.randn(4, 1000)).reason == ""  # unknown memory: the book's step
+
+
+_FRAGMENT = """
+import sys, torch
+from d2lhelpers import memory
+def anon_mb():
+    with open("/proc/self/status") as f:
+        return int(next(l for l in f if l.startswith("RssAnon")).split()[1]) / 1024
+torch.ones(24 * 2**20 // 4)  # freeing a 24 MB mapped block makes glibc keep blocks up to 24 MB
+if sys.argv[1] == "on":
+    assert memory.map_large_blocks()
+before = anon_mb()
+Xs, keep = [], []
+for _ in range(8):  # 64 MB in 8 MB tensors, each followed by a small tensor that stays
+    Xs.append(torch.ones(8 * 2**20 // 4))
+    keep.append(torch.ones(1024))
+grown = anon_mb() - before
+del Xs
+print(round(grown), round(anon_mb() - before))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_map_large_blocks_returns_freed_tensors_to_the_system():
+    def run(mode):
+        out = subprocess.run(
+            [sys.executable, "-c", _FRAGMENT, mode], capture_output=True, text=True, check=True
+        )
+        return [int(v) for v in out.stdout.split()]
+
+    grown, kept = run("on")
+    assert grown >= 60 and kept <= 4  # the 64 MB left with the tensors
+    # (with run("off"), glibc's default, the heap may keep them between the small tensors:
+    # 16 to 64 MB here, depending on the heap's state)
