@@ -1,7 +1,7 @@
 """Fitting one training step into the memory a machine has (used by `train_ch6` on the CPU).
 
 At the book's settings one SGD step keeps a lot of activations for the backward
-pass: VGG-11/4 on a batch of 128 images of 224x224 keeps about 1.9 GB, DenseNet on
+pass: VGG-11/4 on a batch of 128 images of 224x224 keeps about 1.8 GB, DenseNet on
 256 images of 96x96 about 1.7 GB. On a 2 GB machine (Binder) that step does not
 fit. Two remedies give the same step as the book's, up to float rounding:
 
@@ -14,7 +14,9 @@ fit. Two remedies give the same step as the book's, up to float rounding:
   recompute the block's activations during the backward pass. The running
   statistics are updated once per step, as without checkpointing.
 
-`plan_step` measures what a step needs (`probe`) and picks one of them.
+`plan_step` measures what a step needs (`probe`) and picks one of them; the plan
+also evaluates in chunks. `map_large_blocks` keeps glibc from hoarding freed
+activations, so that the peak stays flat over many steps.
 """
 
 from __future__ import annotations
