@@ -3,7 +3,8 @@
 At the book's settings one SGD step keeps a lot of activations for the backward
 pass: VGG-11/4 on a batch of 128 images of 224x224 keeps about 1.8 GB, DenseNet on
 256 images of 96x96 about 1.7 GB. On a 2 GB machine (Binder) that step does not
-fit. Two remedies give the same step as the book's, up to float rounding:
+fit. Two remedies give the same step as the book's, up to float rounding (with
+dropout, the masks are drawn differently, so the step is the same in distribution):
 
 - *gradient accumulation*: split the batch into micro-batches, run forward and
   backward on each with its share of the mean loss, and step once. The gradients
@@ -49,6 +50,7 @@ __all__ = [
 
 _UNLIMITED = 2**60  # cgroup v1 writes "no limit" as a number close to 2**63
 _PROBE_EXAMPLES = 8
+_MIN_BUDGET = 64 * 2**20  # below this the machine is out of memory anyway; do not crawl
 
 
 # ---------------------------------------------------------------- available memory
@@ -148,8 +150,9 @@ def probe(net: nn.Module, X: torch.Tensor) -> Probe:
     Counts the distinct storages that autograd saves for the backward pass, minus
     the parameters. A net is batch-coupled if it has BatchNorm layers or its
     forward pass changes a buffer or tensor attribute (running statistics). Neither
-    `net` nor the random number generator is changed.
+    `net` nor the CPU's random number generator is changed.
     """
+    X = X.detach().clone()  # a slice of a batch would otherwise count the whole batch's storage
     with torch.random.fork_rng(devices=[]):
         copy_ = copy.deepcopy(net)
         copy_.train()
@@ -179,11 +182,16 @@ def probe(net: nn.Module, X: torch.Tensor) -> Probe:
 # ---------------------------------------------------------------- activation checkpointing
 def checkpoint_blocks(net: nn.Module) -> list[nn.Module]:
     """The smallest blocks worth checkpointing: modules with two or more children,
-    all of them leaves (a conv-BN-ReLU `Sequential`, a `Residual`, an `Inception`)."""
-    kids = list(net.children())
+    all of them leaves (a conv-BN-ReLU `Sequential`, a `Residual`, an `Inception`).
+    Never the whole net: checkpointing it would keep nothing less."""
+    return [b for k in net.children() for b in _leaf_blocks(k)]
+
+
+def _leaf_blocks(m: nn.Module) -> list[nn.Module]:
+    kids = list(m.children())
     if len(kids) >= 2 and all(not list(k.children()) for k in kids):
-        return [net]
-    return [b for k in kids for b in checkpoint_blocks(k)]
+        return [m]
+    return [b for k in kids for b in _leaf_blocks(k)]
 
 
 @contextlib.contextmanager
@@ -252,7 +260,10 @@ class _Chunked:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for X, y in self.data_iter:
-            yield from zip(X.split(self.size), y.split(self.size), strict=True)
+            if isinstance(X, torch.Tensor):
+                yield from zip(X.split(self.size), y.split(self.size), strict=True)
+            else:  # several inputs (e.g. a list): left whole
+                yield X, y
 
 
 def _gb(n: float) -> str:
@@ -278,8 +289,9 @@ def map_large_blocks(threshold: int = 2**20) -> bool:
     is returned to the system as soon as it is freed. By default glibc raises that
     threshold to 32 MB as a program runs and keeps freed activations in its heap, where
     they fragment: a training step's peak then creeps up from step to step. Costs some
-    speed (fresh pages for every large tensor). Returns False where it does not apply
-    (not Linux, or not glibc)."""
+    speed (fresh pages for every large tensor). The setting lasts until the process
+    (the notebook's kernel) ends: glibc cannot report the old value to restore it.
+    Returns False where it does not apply (not Linux, or not glibc)."""
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -298,7 +310,7 @@ def default_budget(net: nn.Module) -> int | None:
     if free is None:
         return None
     grads = sum(p.numel() * p.element_size() for p in net.parameters() if p.requires_grad)
-    return max(1, (free - grads) // 4)
+    return max(_MIN_BUDGET, (free - grads) // 4)
 
 
 def plan_step(net: nn.Module, X: torch.Tensor, budget: int | None = None) -> StepPlan:
@@ -327,7 +339,8 @@ def plan_step(net: nn.Module, X: torch.Tensor, budget: int | None = None) -> Ste
             micro_batch=micro,
             eval_batch=micro,
             reason=f"{head}; each batch runs as micro-batches of {micro} whose gradients add "
-            "up to the batch's gradient (gradient accumulation: same step, less memory)",
+            "up to the batch's gradient (gradient accumulation: the same step up to float "
+            "rounding, except that dropout draws its masks per micro-batch)",
         )
     blocks = checkpoint_blocks(net)
     if not blocks:
@@ -337,5 +350,6 @@ def plan_step(net: nn.Module, X: torch.Tensor, budget: int | None = None) -> Ste
         eval_batch=micro,
         reason=f"{head}; BatchNorm needs the whole batch, so {len(blocks)} blocks recompute their "
         "activations in the backward pass instead of keeping them (activation "
-        "checkpointing: same step, less memory, slower)",
+        "checkpointing: the same step, less memory though maybe still more than the "
+        "budget, slower)",
     )

@@ -51,11 +51,14 @@ def train_ch6(
     On the CPU, when one step on the first batch would keep more activations
     than `memory_budget` bytes (default: about a quarter of the memory still
     available, container limits included, e.g. Binder's 2 GB), the step is run in a way that
-    gives the same update with less memory and says so in one printed line:
+    gives the same update (up to float rounding; dropout masks are drawn per
+    micro-batch) with less memory, and says so in one printed line:
     micro-batches with gradient accumulation, or, for nets with BatchNorm,
     activation checkpointing (see `d2lhelpers.memory`); evaluation then runs on
-    smaller chunks of each test batch (the same accuracy), and large freed blocks go
-    back to the system at once (`map_large_blocks`). Gradients are freed at the end.
+    smaller chunks of each test batch (the same accuracy), and from then on large
+    freed blocks go back to the system at once, for the rest of the process
+    (`map_large_blocks`). `memory_budget` applies on the CPU only. Gradients are
+    freed at the end.
     Returns {'train_loss', 'train_acc', 'test_acc'} (per epoch), 'examples_per_sec'
     and 'device'.
     """

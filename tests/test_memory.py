@@ -63,6 +63,18 @@ def test_probe_counts_the_activations_autograd_keeps():
     assert not found.batch_coupled
 
 
+def test_probe_of_a_slice_counts_only_the_slice():
+    net = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 64, 2)
+    )
+    X = torch.randn(64, 1, 8, 8)
+    sliced = probe(net, X[:8]).saved_bytes_per_example
+    assert sliced == probe(net, X[:8].clone()).saved_bytes_per_example
+    # hand count per example: the conv input (64 floats), the ReLU output (4 * 64), which
+    # Flatten's view and the Linear layer share
+    assert sliced == (64 + 4 * 64) * 4
+
+
 class BookBatchNorm(nn.Module):
     """Like the book's from-scratch BatchNorm: moving statistics as plain attributes."""
 
@@ -101,6 +113,11 @@ def test_checkpoint_blocks_are_the_smallest_blocks_of_leaves():
     res = d2l.Residual(2, 2)
     net = nn.Sequential(conv_block, nn.Sequential(res, nn.ReLU()), nn.Flatten(), nn.Linear(8, 2))
     assert checkpoint_blocks(net) == [conv_block, res]
+
+
+def test_checkpoint_blocks_never_take_the_whole_net():
+    flat = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), nn.ReLU())
+    assert checkpoint_blocks(flat) == []
 
 
 def test_checkpointed_restores_forward():
@@ -187,19 +204,25 @@ def test_train_ch6_splits_a_batch_that_does_not_fit_and_takes_the_same_step(caps
     per_example = probe(a, X[:8]).saved_bytes_per_example
     budget = int(per_example * 5)  # about 5 examples' activations (channels-last keeps more)
     tracked = SavedTracker(a)
+    eval_sizes = []  # batch sizes the net sees in eval mode
+    a.register_forward_pre_hook(
+        lambda m, args: None if m.training else eval_sizes.append(len(args[0]))
+    )
     torch.manual_seed(1)
     with tracked.hooks():
         history = d2l.train_ch6(a, batches, batches, 2, 0.1, "cpu", memory_budget=budget)
     out = capsys.readouterr().out
     micro = int(re.search(r"micro-batches of (\d+)", out).group(1))
     assert 1 <= micro <= 5 and "gradient accumulation" in out
+    assert eval_sizes and max(eval_sizes) == micro  # evaluation in chunks too
     torch.manual_seed(1)
     _reference_sgd(b, batches, 2, 0.1)
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.allclose(p, q, atol=1e-5)
     assert all(p.grad is None for p in a.parameters())  # train_ch6 frees the gradients
-    # evaluated in chunks: the accuracy is the plain count over whole batches
-    assert history["test_acc"][-1] == d2l.evaluate_accuracy_gpu(b, batches)
+    # evaluated in chunks: the accuracy is the plain count over whole batches (within one
+    # example: the two nets agree only up to float rounding)
+    assert abs(history["test_acc"][-1] - d2l.evaluate_accuracy_gpu(b, batches)) <= 1 / 64
     whole = SavedTracker(c)
     torch.manual_seed(1)
     with whole.hooks():
@@ -221,9 +244,13 @@ def test_train_ch6_checkpoints_a_batchnorm_net_and_takes_the_same_step(capsys, n
     )  # fmt: skip
     b = copy.deepcopy(a)
     budget = int(probe(a, X[:8]).saved_bytes_per_example * 5)
+    calls = []  # forward passes of a layer inside a block, in training mode
+    a[1][0].register_forward_hook(lambda m, args, out: calls.append(1) if m.training else None)
     torch.manual_seed(1)
     history = d2l.train_ch6(a, batches, batches, 2, 0.1, "cpu", memory_budget=budget)
     assert "2 blocks recompute their activations" in capsys.readouterr().out
+    # 2 epochs x 2 batches, each forward pass run twice, plus once in the probe's copy of the net
+    assert len(calls) == 2 * 2 * 2 + 1
     torch.manual_seed(1)
     _reference_sgd(b, batches, 2, 0.1)
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
@@ -231,9 +258,7 @@ def test_train_ch6_checkpoints_a_batchnorm_net_and_takes_the_same_step(capsys, n
     for (k, u), (_, v) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert torch.allclose(u.float(), v.float(), atol=1e-5), k  # running statistics once
     assert not any("forward" in vars(m) for m in a.modules())
-    assert history["test_acc"][-1] == d2l.evaluate_accuracy_gpu(
-        b, batches
-    )  # eval mode: per example
+    assert abs(history["test_acc"][-1] - d2l.evaluate_accuracy_gpu(b, batches)) <= 1 / 64
 
 
 def _unpack(b):
@@ -256,8 +281,10 @@ def test_probe_leaves_no_copy_of_the_net_behind():
 
 def test_default_budget_is_a_quarter_of_what_is_left_after_the_gradients(monkeypatch):
     net = nn.Linear(1000, 250)  # 250,250 parameters: 1,001,000 bytes of gradients
+    monkeypatch.setattr(memory, "available_memory", lambda: 401_001_000)
+    assert memory.default_budget(net) == (401_001_000 - 1_001_000) // 4
     monkeypatch.setattr(memory, "available_memory", lambda: 5_001_000)
-    assert memory.default_budget(net) == (5_001_000 - 1_001_000) // 4
+    assert memory.default_budget(net) == 64 * MiB  # a floor, not micro-batches of 1
     monkeypatch.setattr(memory, "available_memory", lambda: None)
     assert memory.default_budget(net) is None
     assert plan_step(net, torch.randn(4, 1000)).reason == ""  # unknown memory: the book's step
