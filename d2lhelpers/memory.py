@@ -1,8 +1,8 @@
 """Fitting one training step into the memory a machine has (used by `train_ch6` on the CPU).
 
 At the book's settings one SGD step keeps a lot of activations for the backward
-pass: VGG-11/4 on a batch of 128 images of 224x224 keeps about 1.8 GB, DenseNet on
-256 images of 96x96 about 1.7 GB. On a 2 GB machine (Binder) that step does not
+pass: VGG-11/4 on a batch of 128 images of 224x224 keeps about 1.5 GB, DenseNet on
+256 images of 96x96 about 1.4 GB. On a 2 GB machine (Binder) that step does not
 fit. Two remedies give the same step as the book's, up to float rounding (with
 dropout, the masks are drawn differently, so the step is the same in distribution):
 
