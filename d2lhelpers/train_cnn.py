@@ -82,23 +82,21 @@ def train_ch6(
 
 
 def _step(net, loss, X, y, plan: StepPlan) -> tuple[torch.Tensor, float]:
-    """Forward and backward on batch X (B, ...); returns y_hat (B, q) and the mean loss."""
-    m = plan.micro_batch
-    if m is None or X.shape[0] <= m:
-        with plan.context():
-            y_hat = net(X)
-        l = loss(y_hat, y)
-        l.backward()
-        return y_hat, float(l.detach())
-    # gradient accumulation: chunk k contributes mean_k * B_k / B, so the sum is the batch mean
+    """Forward and backward on batch X (B, ...); returns y_hat (B, q) and the mean loss.
+
+    The batch runs whole, or as the plan's micro-batches (gradient accumulation:
+    chunk k's mean loss is weighted by B_k / B, so the gradients add up to the batch's).
+    """
+    size = plan.micro_batch or X.shape[0]
     y_hats, total = [], 0.0
-    for X_k, y_k in zip(X.split(m), y.split(m), strict=True):
-        y_hat_k = net(X_k)
+    for X_k, y_k in zip(X.split(size), y.split(size), strict=True):
+        with plan.context():
+            y_hat_k = net(X_k)
         l = loss(y_hat_k, y_k) * (X_k.shape[0] / X.shape[0])
         l.backward()
         y_hats.append(y_hat_k.detach())
         total += float(l.detach())
-    return torch.cat(y_hats), total
+    return (y_hats[0] if len(y_hats) == 1 else torch.cat(y_hats)), total
 
 
 def _train(
