@@ -26,6 +26,7 @@ from .data import (
     synthetic_data,
 )
 from .devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
+from .history import History
 from .linear import linreg, sgd, squared_loss
 from .memory import available_memory, plan_step, probe
 from .metrics import (
@@ -63,6 +64,7 @@ __all__ = [
     "show_images",
     "show_heatmaps",
     "Animator",
+    "History",
     # devices and reproducibility
     "cpu",
     "gpu",
