@@ -8,6 +8,9 @@ STAMP  := $(VENV)/.installed
 NB_TIMEOUT ?= 600
 # Jupyter refuses to run as root unless told (containers, CI).
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
+# nbstripout keeps cell ids (they are stable here) and drops outputs, execution counts,
+# widget state and execution metadata; tests/test_project.py checks with the same options.
+STRIP_ARGS := --keep-id
 
 .DEFAULT_GOAL := help
 .PHONY: help install lab test test-unit test-notebooks lint strip bench clean
@@ -16,19 +19,26 @@ help: ## Show this help
 	@echo "Dive into Deep Learning, interactive course. Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-15s %s\n", $$1, $$2}'
 
+# Checked before anything is created: Debian/Ubuntu ship `venv` without `ensurepip`
+# unless python3-venv is installed, and `python3 -m venv` then leaves a broken .venv.
 $(BIN)/python:
-	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python >= 3.10 is needed")'
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python >= 3.10 is needed, $(PYTHON) is " + sys.version.split()[0])'
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
+		echo "$(PYTHON) -m venv is not available: sudo apt-get install python3-venv (Debian/Ubuntu), then run make again" >&2; \
+		exit 1; }
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install -e '.[lab,dev]'
 	touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the package with its dependencies
 
+# glibc: freed blocks of 1 MB or more go straight back to the system, so a long training
+# does not fragment the heap (Binder's `start` file sets the same for its kernels).
 lab: $(STAMP) ## Start JupyterLab on notebooks/
-	$(BIN)/jupyter lab --config=jupyter_server_config.py $(LAB_ARGS)
+	MALLOC_MMAP_THRESHOLD_=1048576 $(BIN)/jupyter lab --config=jupyter_server_config.py $(LAB_ARGS)
 
 test: $(STAMP) ## Lint, unit tests, then every notebook under nbval in quick mode
 	$(MAKE) lint
@@ -46,8 +56,8 @@ lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check d2lhelpers tests benchmarks notebooks
 	$(BIN)/ruff format --check d2lhelpers tests benchmarks
 
-strip: $(STAMP) ## Remove outputs, execution counts and widget state from notebooks
-	$(BIN)/python -m d2lhelpers.tools.strip notebooks
+strip: $(STAMP) ## nbstripout: remove outputs, execution counts and widget state from notebooks
+	$(BIN)/nbstripout $(STRIP_ARGS) notebooks/*.ipynb
 
 bench: $(STAMP) ## Run the benchmarks in benchmarks/ (minutes; prints ratios)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

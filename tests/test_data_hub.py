@@ -6,6 +6,7 @@ import hashlib
 import http.server
 import io
 import socket
+import tarfile
 import threading
 import zipfile
 from pathlib import Path
@@ -228,3 +229,130 @@ def test_real_mirror_files_pass_their_checksums(monkeypatch):
     with pytest.raises(d2l.DownloadError):
         d2l.download("fra-eng", retries=0)
     assert (Path(d2l.download_extract("fra-eng")) / "fra.txt").is_file()
+
+
+def _tar_bytes(members: list[tuple[tarfile.TarInfo, bytes]], mode: str = "w:gz") -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as t:
+        for info, data in members:
+            info.size = len(data) if info.isfile() else 0
+            t.addfile(info, io.BytesIO(data) if info.isfile() else None)
+    return buf.getvalue()
+
+
+def _file(name: str, data: bytes = b"x") -> tuple[tarfile.TarInfo, bytes]:
+    return tarfile.TarInfo(name), data
+
+
+def _link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info, b""
+
+
+def _serve(monkeypatch, tmp_path: Path, file_name: str, archive: bytes) -> None:
+    """Register `file_name` in DATA_HUB, served from a `file://` mirror in tmp_path."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir(exist_ok=True)
+    (mirror / file_name).write_bytes(archive)
+    monkeypatch.setenv("D2L_DATA_URL", mirror.as_uri())
+    _register(
+        monkeypatch,
+        "arch",
+        "https://example.invalid/" + file_name,
+        hashlib.sha1(archive).hexdigest(),
+    )
+
+
+@pytest.mark.parametrize(
+    "file_name,folder",
+    [
+        ("glove.6B.50d.zip", "glove.6B.50d"),
+        ("snli_1.0.zip", "snli_1.0"),
+        ("x.tar.gz", "x"),
+        ("wiki.v2.tgz", "wiki.v2"),
+        ("plain.tar", "plain"),
+    ],
+)
+def test_download_extract_strips_only_the_archive_suffix(monkeypatch, tmp_path, file_name, folder):
+    if file_name.endswith(".zip"):
+        archive = _zip_bytes({f"{folder}/a.txt": b"hello"})
+    else:
+        archive = _tar_bytes(
+            [_file(f"{folder}/a.txt", b"hello")], "w" if file_name.endswith(".tar") else "w:gz"
+        )
+    _serve(monkeypatch, tmp_path, file_name, archive)
+    got = Path(d2l.download_extract("arch"))
+    assert got == tmp_path / "data" / folder
+    assert (got / "a.txt").read_bytes() == b"hello"
+    assert _leftovers(tmp_path / "data") == []
+
+
+def test_download_extract_refuses_what_it_cannot_extract_before_downloading(monkeypatch, tmp_path):
+    _register(monkeypatch, "arch", "https://example.invalid/notes.txt")
+    with pytest.raises(ValueError, match="only zip and tar archives.*notes.txt"):
+        d2l.download_extract("arch")
+    assert not (tmp_path / "data" / "notes.txt").exists()
+
+
+@pytest.fixture
+def python_310_tarfile(monkeypatch):
+    """tarfile as on Python 3.10.0-3.10.11: no `data_filter`, no `filter` argument."""
+    original = tarfile.TarFile.extractall
+
+    def extractall(self, path=".", members=None, *, numeric_owner=False, **kwargs):
+        if "filter" in kwargs:
+            raise TypeError("extractall() got an unexpected keyword argument 'filter'")
+        return original(self, path, members, numeric_owner=numeric_owner)
+
+    monkeypatch.delattr(tarfile, "data_filter")
+    monkeypatch.setattr(tarfile.TarFile, "extractall", extractall)
+
+
+def test_tar_extraction_works_without_the_data_filter(monkeypatch, tmp_path, python_310_tarfile):
+    archive = _tar_bytes([_file("x/sub/a.txt", b"hello"), _link("x/b.txt", "sub/a.txt")])
+    _serve(monkeypatch, tmp_path, "x.tar.gz", archive)
+    got = Path(d2l.download_extract("arch"))
+    assert (got / "sub" / "a.txt").read_bytes() == b"hello"
+    assert (got / "b.txt").read_bytes() == b"hello"  # a link inside the folder is fine
+
+
+def _device(name: str) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.type, info.devmajor, info.devminor = tarfile.CHRTYPE, 1, 3
+    return info, b""
+
+
+MALICIOUS = {
+    "dotdot": ([_file("x/ok.txt"), _file("../evil.txt")], "../evil.txt"),
+    "absolute": ([_file("/tmp/d2l-evil.txt")], "/tmp/d2l-evil.txt"),
+    "symlink out": ([_link("x/out", "../../outside")], "x/out"),
+    "absolute symlink": ([_link("x/etc", "/etc")], "x/etc"),
+    "hard link out": ([_link("x/h", "../outside.txt", tarfile.LNKTYPE)], "x/h"),
+    # each link stays inside on its own; together they point above the data root
+    "two-step symlink": ([_link("x/up", ".."), _link("x/up/esc", "..")], "x/up/esc"),
+    "device": ([_device("x/null")], "x/null"),
+}
+
+
+@pytest.mark.parametrize("members,bad", MALICIOUS.values(), ids=MALICIOUS.keys())
+def test_a_malicious_tar_is_refused_without_the_data_filter(
+    monkeypatch, tmp_path, python_310_tarfile, members, bad
+):
+    _serve(monkeypatch, tmp_path, "x.tar.gz", _tar_bytes(members))
+    with pytest.raises(ValueError, match=f"refusing to extract x.tar.gz: member {bad!r}"):
+        d2l.download_extract("arch")
+    root = tmp_path / "data"
+    assert sorted(p.name for p in root.iterdir()) == ["x.tar.gz"]  # no folder, no staging
+    assert not (tmp_path / "evil.txt").exists() and not Path("/tmp/d2l-evil.txt").exists()
+
+
+@pytest.mark.parametrize("case", ["dotdot", "symlink out", "absolute symlink", "hard link out"])
+def test_a_malicious_tar_is_refused_with_the_data_filter(monkeypatch, tmp_path, case):
+    if not hasattr(tarfile, "data_filter"):
+        pytest.skip("this Python's tarfile has no data filter (the fallback is tested above)")
+    members, _ = MALICIOUS[case]
+    _serve(monkeypatch, tmp_path, "x.tar.gz", _tar_bytes(members))
+    with pytest.raises(ValueError, match="refusing to extract x.tar.gz"):
+        d2l.download_extract("arch")
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["x.tar.gz"]

@@ -1,4 +1,8 @@
-"""The Fashion-MNIST loader against torchvision's reader, on the real data set."""
+"""The Fashion-MNIST loader against torchvision's reader, on the real data set.
+
+Tests marked `needs_data` read Debian's copy of the real files and skip without it;
+the error-path tests make their own files and run everywhere.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +20,10 @@ from d2lhelpers.data import fashion_mnist as fm
 
 STEMS = [f"{p}-{k}" for p in ("train", "t10k") for k in ("images-idx3-ubyte", "labels-idx1-ubyte")]
 
-pytestmark = pytest.mark.skipif(
-    not (fm.DEBIAN_DIR / "train-images-idx3-ubyte.gz").is_file(),
-    reason="needs Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)",
+needs_data = pytest.mark.skipif(
+    not all((fm.DEBIAN_DIR / f"{stem}.gz").is_file() for stem in STEMS),
+    reason=f"needs the real Fashion-MNIST in {fm.DEBIAN_DIR} "
+    "(sudo apt-get install dataset-fashion-mnist)",
 )
 
 
@@ -36,6 +41,7 @@ def torchvision_sets(tmp_path_factory):
     return train, test
 
 
+@needs_data
 def test_arrays_equal_torchvision(torchvision_sets):
     train, test = torchvision_sets
     train_X, train_y, test_X, test_y = d2l.load_fashion_mnist_arrays()
@@ -45,10 +51,12 @@ def test_arrays_equal_torchvision(torchvision_sets):
     assert torch.equal(test_X, test.data) and torch.equal(test_y, test.targets)
 
 
+@needs_data
 def test_arrays_are_loaded_once_per_process():
     assert d2l.load_fashion_mnist_arrays() is d2l.load_fashion_mnist_arrays()
 
 
+@needs_data
 def test_batches_match_to_tensor(torchvision_sets):
     _, test = torchvision_sets
     _, test_iter = d2l.load_data_fashion_mnist(32)
@@ -58,6 +66,7 @@ def test_batches_match_to_tensor(torchvision_sets):
     assert torch.allclose(X, expected) and torch.equal(y, test.targets[:32])
 
 
+@needs_data
 def test_resize_matches_torchvision_resize():
     _, test_iter = d2l.load_data_fashion_mnist(8, resize=64)
     X, _ = next(iter(test_iter))
@@ -69,6 +78,7 @@ def test_resize_matches_torchvision_resize():
     assert torch.allclose(X, expected, atol=1e-6)
 
 
+@needs_data
 def test_iterators_behave_like_dataloaders():
     train_iter, test_iter = d2l.load_data_fashion_mnist(256, seed=0)
     assert train_iter.batch_size == 256 and len(train_iter) == 235 and len(test_iter) == 40
@@ -82,6 +92,7 @@ def test_iterators_behave_like_dataloaders():
     assert torch.equal(ordered, d2l.load_fashion_mnist_arrays()[3])  # test set in order
 
 
+@needs_data
 def test_quick_mode_uses_a_fixed_real_subset(monkeypatch):
     monkeypatch.setenv("D2L_QUICK", "1")
     train_iter, test_iter = d2l.load_data_fashion_mnist(256)
@@ -138,6 +149,7 @@ def mirror_server(tmp_path):
     httpd.server_close()
 
 
+@needs_data
 def test_missing_files_are_downloaded_and_md5_checked(monkeypatch, tmp_path, mirror_server):
     import hashlib
 

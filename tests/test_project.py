@@ -1,4 +1,4 @@
-"""Repository-level checks: packaging, Binder, stripped notebooks, JupyterLab, import hygiene."""
+"""Repository-level checks: packaging, Binder, set-up, stripped notebooks, JupyterLab, import hygiene."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 
 import d2lhelpers
-from d2lhelpers.tools.strip import is_stripped
 
-tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the dev extra installs tomli on Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 # conda-forge names of PyPI packages where they differ
@@ -46,30 +49,41 @@ def test_pyproject_declares_lower_bounds_only():
         s for extra in project["optional-dependencies"].values() for s in extra
     ]
     for spec in specs:
-        assert "==" not in spec and "<" not in spec and "~=" not in spec, (
+        requirement = spec.split(";", 1)[0]  # an environment marker may compare versions
+        assert "==" not in requirement and "<" not in requirement and "~=" not in requirement, (
             f"not a lower bound: {spec}"
         )
-        assert ">=" in spec, f"no lower bound: {spec}"
+        assert ">=" in requirement, f"no lower bound: {spec}"
 
 
-def test_environment_names_the_same_packages_as_pyproject():
+def _conda_specs() -> list[str]:
+    return [d for d in _environment()["dependencies"] if isinstance(d, str)]
+
+
+def test_environment_holds_the_runtime_set_of_pyproject():
+    """Binder gets the library's dependencies and JupyterLab, no development tools."""
     project = _pyproject()["project"]
-    pypi = {_name(s) for s in project["dependencies"] + project["optional-dependencies"]["dev"]}
-    env = _environment()
-    conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
-    assert {CONDA_NAME.get(n, n) for n in pypi} == conda
+    extras = project["optional-dependencies"]
+    runtime = {_name(s) for s in project["dependencies"] + extras["lab"]}
+    conda = {_name(d) for d in _conda_specs()} - {"python", "pip"}
+    assert conda == {CONDA_NAME.get(n, n) for n in runtime}
+    dev_only = {_name(s) for s in extras["dev"]} - runtime - {"ipykernel"}  # jupyterlab needs it
+    assert dev_only, "the dev extra should hold the development tools"
+    assert not conda & {CONDA_NAME.get(n, n) for n in dev_only}
 
 
-def test_environment_is_conda_forge_python_311_and_installs_the_package():
+def test_environment_is_conda_forge_python_lower_bound_and_installs_the_package():
     env = _environment()
     assert env["channels"] == ["conda-forge"]
-    assert "python=3.11" in env["dependencies"]
+    pythons = [d for d in _conda_specs() if _name(d) == "python"]
+    # the same lower bound as pyproject, never an exact pin such as python=3.11
+    assert pythons == ["python" + _pyproject()["project"]["requires-python"]]
     pip_sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
     assert pip_sections == [["-e ."]]
 
 
 def test_binder_pulls_no_cuda_package():
-    deps = [d for d in _environment()["dependencies"] if isinstance(d, str)]
+    deps = _conda_specs()
     for dep in deps:
         assert not re.search(r"cuda|cudnn|nvidia|nccl", dep, re.I), dep
     torch_specs = [d for d in deps if _name(d) in ("pytorch", "torchvision")]
@@ -82,8 +96,23 @@ REPO2DOCKER = shutil.which(
 )
 
 
-@pytest.mark.skipif(REPO2DOCKER is None, reason="jupyter-repo2docker not installed")
-def test_repo2docker_picks_the_conda_buildpack_and_installs_the_package(tmp_path):
+def _dockerfile_instructions(text: str) -> list[str]:
+    """The instructions of a Dockerfile found in `text`, continuation lines joined."""
+    lines = text[text.index("\nFROM ") + 1 :].splitlines()
+    instructions: list[str] = []
+    continued = False
+    for line in lines:
+        if continued:
+            instructions[-1] += " " + line.strip()
+        elif re.match(r"[A-Z]+ ", line):
+            instructions.append(line.strip())
+        continued = bool(instructions) and line.rstrip().endswith("\\")
+    return instructions
+
+
+@pytest.mark.skipif(REPO2DOCKER is None, reason="jupyter-repo2docker (dev extra) not installed")
+def test_repo2docker_uses_environment_yml_after_copying_the_repository(tmp_path):
+    """`--no-build --debug` prints the Dockerfile Binder would build (repo2docker's docs)."""
     out = subprocess.run(
         [REPO2DOCKER, "--no-build", "--no-run", "--debug", str(ROOT)],
         capture_output=True,
@@ -93,11 +122,78 @@ def test_repo2docker_picks_the_conda_buildpack_and_installs_the_package(tmp_path
     )
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-2000:]
-    assert "Building conda environment for python=3.11" in log
-    # the whole repository is copied before environment.yml is applied, so `-e .` finds it
-    copy = log.index("COPY --chown=0:0 src/ ${REPO_DIR}/")
-    update = log.index('env update -p ${NB_PYTHON_PREFIX} --file "environment.yml"')
-    assert copy < update
+    steps = _dockerfile_instructions(log)
+    env_update = [i for i, s in enumerate(steps) if s.startswith("RUN") and "environment.yml" in s]
+    assert env_update, "the conda buildpack did not pick environment.yml"
+    # `pip: [-e .]` needs the repository in the image before environment.yml is applied
+    copy_repo = [i for i, s in enumerate(steps) if s.startswith("COPY") and "${REPO_DIR}" in s]
+    assert copy_repo and copy_repo[0] < env_update[0]
+    assert any("${REPO_DIR}/start" in s for s in steps), "the start file is not used"
+
+
+def test_binder_start_file_sets_the_allocator_and_runs_the_command():
+    start = ROOT / "start"
+    assert start.is_file() and os.access(start, os.X_OK), "start must be an executable file"
+    lines = start.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "#!/bin/bash"
+    assert "export MALLOC_MMAP_THRESHOLD_=1048576" in lines
+    assert [ln for ln in lines if ln.strip() and not ln.startswith("#")][-1] == 'exec "$@"'
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"}
+    out = subprocess.run(
+        [str(start), sys.executable, "-c", "import os, sys; print(os.environ['MALLOC_MMAP_THRESHOLD_']); sys.exit(3)"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 3 and out.stdout.strip() == "1048576"
+
+
+def _make(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    if shutil.which("make") is None:
+        pytest.fail("`make` is needed for the project's set-up (apt-get install make)")
+    # run as a fresh `make`, even under `make test`: no flags or variables from the outer one
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return subprocess.run(
+        ["make", "--no-print-directory", "-C", str(ROOT), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def test_make_lab_starts_jupyter_with_the_allocator_setting(tmp_path):
+    out = _make("-n", "lab", f"VENV={tmp_path / 'venv'}")
+    assert out.returncode == 0, out.stderr
+    (command,) = [ln for ln in out.stdout.splitlines() if "jupyter lab" in ln]
+    assert command.startswith("MALLOC_MMAP_THRESHOLD_=1048576 ")
+
+
+def test_make_explains_a_missing_python3_venv_before_creating_anything(tmp_path):
+    """A Python as on Debian/Ubuntu without python3-venv: no `ensurepip`, and `-m venv`
+    leaves a venv without pip behind and fails."""
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "ensurepip.py").write_text('raise ImportError("no ensurepip here")\n')
+    fake = tmp_path / "python3"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then\n'
+        "  shift 2\n"
+        f'  "{sys.executable}" -m venv --without-pip "$@"\n'
+        '  echo "ensurepip is not available" >&2\n'
+        "  exit 1\n"
+        "fi\n"
+        f'PYTHONPATH="{shadow}" exec "{sys.executable}" "$@"\n'
+    )
+    fake.chmod(0o755)
+    venv = tmp_path / "venv"
+    out = _make("install", f"PYTHON={fake}", f"VENV={venv}")
+    assert out.returncode != 0
+    ours = [ln for ln in (out.stdout + out.stderr).splitlines() if not ln.startswith("make")]
+    assert ours == [
+        f"{fake} -m venv is not available: sudo apt-get install python3-venv (Debian/Ubuntu), "
+        "then run make again"
+    ]
+    assert not venv.exists()
 
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -109,13 +205,60 @@ def test_notebooks_exist_and_are_named_by_chapter():
         assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name), path.name
 
 
+def _strip_args() -> list[str]:
+    """The nbstripout options `make strip` uses (the Makefile's STRIP_ARGS)."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    match = re.search(r"^STRIP_ARGS\s*:?=(.*)$", makefile, re.M)
+    assert match, "the Makefile defines no STRIP_ARGS"
+    return match.group(1).split()
+
+
+def _unstripped(path: Path) -> str:
+    """'' when `path` is stripped as `make strip` would leave it, else nbstripout's report."""
+    out = subprocess.run(
+        [sys.executable, "-m", "nbstripout", *_strip_args(), "--verify", str(path)],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert "No module named nbstripout" not in out.stderr, "pip install -e '.[dev]' (nbstripout)"
+    return "" if out.returncode == 0 else (out.stdout + out.stderr).strip() or "not stripped"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_committed_stripped(path):
+    problem = _unstripped(path)
+    assert not problem, f"{path.name}: run `make strip` ({problem})"
     nb = json.loads(path.read_text(encoding="utf-8"))
-    assert is_stripped(nb) == [], f"{path.name}: run `make strip`"
     source = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     assert "import d2lhelpers as d2l" in source
     assert "sys.path" not in source
+
+
+def test_the_stripped_check_refuses_outputs_and_make_strip_removes_them(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("1 + 1")
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), cell]
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    assert _unstripped(path) == ""  # a clean notebook passes
+    cell.execution_count = 3
+    cell.outputs = [
+        nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=3)
+    ]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nbformat.write(nb, path)
+    assert _unstripped(path)
+    nb.metadata.pop("widgets")
+    cell.outputs = []
+    nbformat.write(nb, path)
+    assert _unstripped(path), "an execution count alone must fail the check"
+    # what `make strip` runs, on the copy
+    subprocess.run(
+        [sys.executable, "-m", "nbstripout", *_strip_args(), str(path)], check=True, timeout=60
+    )
+    assert _unstripped(path) == ""
+    stripped = nbformat.read(path, as_version=4)
+    assert [c.id for c in stripped.cells] == [c.id for c in nb.cells]  # ids kept
+    assert stripped.cells[1].source == "1 + 1" and stripped.cells[1].execution_count is None
 
 
 def test_import_has_no_side_effects():

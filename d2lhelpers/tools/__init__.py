@@ -1,1 +1,0 @@
-"""Maintenance tools run by the Makefile (not part of the learner-facing API)."""
