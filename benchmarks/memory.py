@@ -12,9 +12,11 @@ and only trains fewer batches, so one training step needs what it needs in full
 mode; the whole Fashion-MNIST set is loaded in both modes.
 
 With `--limit-mb N` (Linux, as root) the driver and the kernel run inside a new
-memory cgroup limited to N MB, as a Binder container is, so `train_ch6` sees the
-limit as it would on Binder; the line then also gives the cgroup's peak usage
+memory cgroup limited to N MB, as a Binder container is, so `d2l.available_memory()`
+(and 09's `memory_options`) sees the limit as on Binder; the line then also gives the cgroup's peak usage
 (page cache included) and says whether the kernel was killed for lack of memory.
+The kernel starts with `MALLOC_MMAP_THRESHOLD_=1048576`, as `make lab` and Binder's
+`start` file set it.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ class MemoryCgroup:
 
 
 def _said(nb: nbformat.NotebookNode) -> list[str]:
-    """What train_ch6 printed about fitting a step into memory."""
+    """What the notebook printed about fitting a step into memory (09's `memory_options`)."""
     return [
         line
         for cell in nb.cells
@@ -137,6 +139,8 @@ def main() -> None:
     parser.add_argument("--limit-mb", type=int, help="run inside a memory cgroup of this size")
     args = parser.parse_args()
     os.environ.setdefault("D2L_QUICK", "1")
+    # the allocator setting Binder's `start` file and `make lab` give JupyterLab's kernels
+    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(2**20))
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
     for path in paths:
         if args.limit_mb:

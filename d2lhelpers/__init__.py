@@ -5,6 +5,7 @@ written for the book runs unchanged. Importing the package has no side effects:
 no seeding, no matplotlib settings, no downloads, no device probing.
 """
 
+from .activations import checkpointed_forward, saved_activation_bytes
 from .animator import Animator
 from .classification import predict_ch3, train_ch3, train_epoch_ch3
 from .cnn import Residual, corr2d, resnet18
@@ -28,7 +29,7 @@ from .data import (
 from .devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
 from .history import History
 from .linear import linreg, sgd, squared_loss
-from .memory import available_memory, plan_step, probe
+from .memory import available_memory
 from .metrics import (
     Accumulator,
     accuracy,
@@ -109,6 +110,6 @@ __all__ = [
     "train_ch6",
     # fitting a training step into memory
     "available_memory",
-    "probe",
-    "plan_step",
+    "saved_activation_bytes",
+    "checkpointed_forward",
 ]

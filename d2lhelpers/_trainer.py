@@ -4,6 +4,7 @@ plot, the per-epoch history and the one-line summary. Internal module."""
 from __future__ import annotations
 
 from .animator import Animator
+from .history import History
 from .quick import is_quick
 
 _KEYS = ("train_loss", "train_acc", "test_acc")
@@ -18,9 +19,9 @@ def epoch_animator(epochs: int) -> Animator:
     )
 
 
-def new_history() -> dict:
-    """{'train_loss': [], 'train_acc': [], 'test_acc': []}, filled by `record`."""
-    return {key: [] for key in _KEYS}
+def new_history() -> History:
+    """History(train_loss=[], train_acc=[], test_acc=[]), filled by `record`."""
+    return History({key: [] for key in _KEYS})
 
 
 def record(history: dict, train_loss: float, train_acc: float, test_acc: float) -> None:

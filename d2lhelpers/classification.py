@@ -15,6 +15,7 @@ from torch import nn
 
 from ._trainer import epoch_animator, new_history, print_summary, record
 from .data.fashion_mnist import get_fashion_mnist_labels
+from .history import History
 from .metrics import Accumulator, accuracy, eval_mode, evaluate_accuracy
 from .plotting import show_images
 from .quick import quick_epochs
@@ -64,12 +65,13 @@ def train_ch3(
     loss: Callable,
     num_epochs: int,
     updater: torch.optim.Optimizer | Callable[[int], None],
-) -> dict[str, list[float]]:
+) -> History:
     """Train a classifier, drawing train loss, train acc and test acc per epoch.
 
     In quick mode the number of epochs is capped (see `quick_epochs`).
-    Prints `loss 0.447, train acc 0.848, test acc 0.829` and returns the history
-    {'train_loss': [...], 'train_acc': [...], 'test_acc': [...]}, one value per epoch.
+    Prints `loss 0.447, train acc 0.848, test acc 0.829` and returns a `History`
+    with 'train_loss', 'train_acc' and 'test_acc', one value per epoch (its repr
+    is one line, so a cell ending with this call shows no list of numbers).
     """
     epochs = quick_epochs(num_epochs)
     animator = epoch_animator(epochs)
@@ -83,12 +85,11 @@ def train_ch3(
     return history
 
 
-def predict_ch3(
-    net: Callable | nn.Module, test_iter: Iterable, n: int = 6
-) -> tuple[list[str], list[str]]:
-    """Show the first `n` test images with their true and predicted labels.
+def predict_ch3(net: Callable | nn.Module, test_iter: Iterable, n: int = 6) -> None:
+    """Show the first `n` test images titled with their true and predicted labels.
 
-    Returns (true labels, predicted labels) as lists of strings.
+    As in the book it returns nothing; the labels are the axes' titles
+    (`"true\npredicted"`).
     """
     X, y = next(iter(test_iter))
     with eval_mode(net):
@@ -97,4 +98,3 @@ def predict_ch3(
     titles = [t + "\n" + p for t, p in zip(trues, preds, strict=True)]
     n = min(n, len(X))
     show_images(X[:n].reshape((n, *X.shape[-2:])), 1, n, titles=titles[:n])
-    return trues[:n], preds[:n]

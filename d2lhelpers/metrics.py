@@ -59,19 +59,21 @@ def accuracy(y_hat: torch.Tensor, y: torch.Tensor) -> float:
 
 @contextlib.contextmanager
 def eval_mode(net: Callable | nn.Module) -> Iterator[None]:
-    """Run the block in eval mode without gradients, then restore the net's mode.
+    """Run the block in eval mode without gradients, then restore every module's mode.
 
-    `net` may be a plain function (from-scratch models), which has no mode.
+    Each submodule gets back its own mode, so a part the user froze in eval mode
+    (a BatchNorm while fine-tuning) stays in eval mode. `net` may be a plain
+    function (from-scratch models), which has no mode.
     """
-    was_training = isinstance(net, nn.Module) and net.training
+    modes = [(m, m.training) for m in net.modules()] if isinstance(net, nn.Module) else []
     if isinstance(net, nn.Module):
         net.eval()
     try:
         with torch.no_grad():
             yield
     finally:
-        if was_training:
-            net.train()
+        for m, training in modes:
+            m.training = training
 
 
 def evaluate_accuracy(net: Callable | nn.Module, data_iter: Iterable) -> float:

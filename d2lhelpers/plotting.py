@@ -81,12 +81,13 @@ def plot(
     fmts: Sequence[str] = DEFAULT_FMTS,
     figsize: tuple[float, float] = (3.5, 2.5),
     axes: Axes | None = None,
-) -> Axes:
+) -> None:
     """Plot data points: one curve per row of `Y` against `X`.
 
     X: a series of x values, or a list of series (one per curve).
     Y: a series or a list of series; when omitted, X is plotted against its index.
-    Tensors are accepted (detached and moved to the CPU). Returns the axes.
+    Tensors are accepted (detached and moved to the CPU). Returns nothing, as in
+    the book; pass `axes` to draw on an axes of your own (`plt.gca()` gets the current one).
     """
     if X is None:
         raise ValueError("plot needs data: X is None")
@@ -112,7 +113,6 @@ def plot(
         else:
             axes.plot(y, fmt)
     set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
-    return axes
 
 
 def _cycle(fmts: Sequence[str], n: int) -> list[str]:

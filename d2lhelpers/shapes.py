@@ -23,46 +23,69 @@ def _shape(out) -> str:
     return type(out).__name__
 
 
-def layer_summary(
-    net: nn.Module, X: torch.Tensor, depth: int = 1, show: bool = True
-) -> list[tuple]:
+class LayerRows(list):
+    """The rows of `layer_summary`; its repr is one line, so a cell that ends with
+    the call shows the printed table and nothing else."""
+
+    def __repr__(self) -> str:
+        if not self:
+            return "LayerRows([])"
+        _, kind, shape, total = self[-1]
+        return f"LayerRows({len(self) - 1} layers of {kind}; output {shape}; {total:,} parameters)"
+
+    def _repr_pretty_(self, p, cycle: bool) -> None:
+        p.text(repr(self))
+
+
+def layer_summary(net: nn.Module, X: torch.Tensor, depth: int = 1, show: bool = True) -> LayerRows:
     """Run `X` through `net` and list (name, layer type, output shape, parameters).
 
     depth: how many levels of nesting to list (1: the net's direct children, as
     the book's loop does; 2: also the layers inside each block, indented).
     Runs in eval mode without gradients and restores the previous mode.
-    Prints a table when `show` and returns its rows; the last row is the whole net.
+    A module listed under several names (tied weights) gets a row under each name,
+    in the order the net declares them.
+    Prints a table when `show` and returns its rows; the last row is the whole net
+    (its parameters count shared ones once).
     """
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
-    rows: list[tuple] = []
-    hooks = []
+    # Every (name, module) to list, in the order the net declares them. A module that
+    # appears under several names (tied weights) is listed under each of them.
+    names = _preorder(net, depth)
+    names_of: dict[int, list[str]] = {}
+    for name, module in names:
+        names_of.setdefault(id(module), []).append(name)
+    calls: dict[str, tuple] = {}  # name -> (type, output shape, parameters)
+    seen: dict[int, int] = {}  # module id -> calls so far
 
-    def visit(module: nn.Module, prefix: str, level: int) -> None:
-        for name, child in module.named_children():
-            full = f"{prefix}{name}"
+    def hook(mod, inp, out):
+        # counted after the forward pass, so lazy layers have their real shapes
+        n_params = sum(p.numel() for p in mod.parameters() if not _lazy(p))
+        i = seen.get(id(mod), 0)
+        seen[id(mod)] = i + 1
+        own = names_of[id(mod)]
+        # the i-th call of a shared module is its i-th name (a module called more
+        # often than it is listed, e.g. in a loop, gets extra rows under its last name)
+        name = own[i] if i < len(own) else f"{own[-1]} (call {i + 1})"
+        calls[name] = (type(mod).__name__, _shape(out), n_params)
 
-            def hook(mod, inp, out, full=full, level=level):
-                # counted after the forward pass, so lazy layers have their real shapes
-                n_params = sum(p.numel() for p in mod.parameters() if not _lazy(p))
-                rows.append(("  " * (level - 1) + full, type(mod).__name__, _shape(out), n_params))
-
-            hooks.append(child.register_forward_hook(hook))
-            if level < depth:
-                visit(child, full + ".", level + 1)
-
-    visit(net, "", 1)
+    hooks = [m.register_forward_hook(hook) for m in {id(m): m for _, m in names}.values()]
     try:
         with eval_mode(net):
             out = net(X)
     finally:
         for h in hooks:
             h.remove()
-    # Hooks fire when a module finishes, so parents come after their children:
-    # sort by order of first appearance of each name prefix (stable on names).
-    order = {name: i for i, name in enumerate(_preorder(net, depth))}
-    rows.sort(key=lambda r: order.get(r[0].strip(), len(order)))
-    total = sum(p.numel() for p in net.parameters())
+    # hooks fire when a module finishes, so parents come after their children:
+    # list the rows in the net's declared order instead
+    order = [n for n, _ in names] + sorted(set(calls) - {n for n, _ in names})
+    rows = LayerRows()
+    for name in order:
+        if name in calls:
+            level = name.split(" ")[0].count(".")
+            rows.append(("  " * level + name, *calls[name]))
+    total = sum(p.numel() for p in net.parameters())  # shared parameters counted once
     rows.append(("total", type(net).__name__, _shape(out), total))
     if show:
         w = max(len("layer"), *(len(r[0]) for r in rows))
@@ -78,11 +101,17 @@ def _lazy(p: torch.Tensor) -> bool:
     return isinstance(p, nn.parameter.UninitializedParameter)
 
 
-def _preorder(module: nn.Module, depth: int, prefix: str = "", level: int = 1) -> list[str]:
-    names = []
-    for name, child in module.named_children():
+def _preorder(
+    module: nn.Module, depth: int, prefix: str = "", level: int = 1
+) -> list[tuple[str, nn.Module]]:
+    """(name, module) down to `depth` levels, parents before children. Reads `_modules`
+    itself: `named_children` would skip the second name of a shared module."""
+    found = []
+    for name, child in module._modules.items():
+        if child is None:
+            continue
         full = f"{prefix}{name}"
-        names.append(full)
+        found.append((full, child))
         if level < depth:
-            names += _preorder(child, depth, full + ".", level + 1)
-    return names
+            found += _preorder(child, depth, full + ".", level + 1)
+    return found

@@ -104,6 +104,9 @@ def test_train_ch3_learns_and_returns_the_history(capsys):
     assert history["test_acc"][-1] > 0.9
     line = capsys.readouterr().out.strip()
     assert line.startswith("loss ") and ", train acc " in line and ", test acc " in line
+    shown = repr(history)  # what Jupyter shows when the call ends a cell
+    assert "\n" not in shown and len(shown) < 120 and shown.startswith("History(5 epochs")
+    assert f"test_acc {history['test_acc'][-1]:.3f}" in shown
 
 
 def test_train_ch3_caps_epochs_in_quick_mode(monkeypatch, capsys):
@@ -122,12 +125,15 @@ def test_train_ch3_caps_epochs_in_quick_mode(monkeypatch, capsys):
     assert "quick mode: 2 of 10 epochs" in capsys.readouterr().out
 
 
-def test_predict_ch3_returns_true_and_predicted_labels():
+def test_predict_ch3_titles_images_with_true_and_predicted_labels_and_returns_nothing():
     X = torch.rand(8, 1, 28, 28)
     y = torch.arange(8)
     net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
     with torch.no_grad():
         expected = d2l.get_fashion_mnist_labels(net(X).argmax(1))
-    trues, preds = d2l.predict_ch3(net, [(X, y)], n=6)
     d2l.plt.close("all")
-    assert trues == d2l.get_fashion_mnist_labels(y[:6]) and preds == expected[:6]
+    assert d2l.predict_ch3(net, [(X, y)], n=6) is None  # as in the book: nothing under the cell
+    titles = [ax.get_title() for ax in d2l.plt.gcf().axes]
+    d2l.plt.close("all")
+    trues = d2l.get_fashion_mnist_labels(y[:6])
+    assert titles == [f"{t}\n{p}" for t, p in zip(trues, expected[:6], strict=True)]

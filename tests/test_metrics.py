@@ -98,3 +98,15 @@ def test_eval_mode_disables_grad_and_restores_the_mode_even_on_error():
     assert not net.training  # an eval-mode net stays in eval mode
     with d2l.eval_mode(lambda X: X):  # plain functions have no mode
         assert not torch.is_grad_enabled()
+
+
+def test_eval_mode_leaves_a_frozen_submodule_in_eval_mode():
+    net = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), nn.Dropout(0.5))
+    net.train()
+    net[1].eval()  # frozen, as when fine-tuning a pretrained net
+    with d2l.eval_mode(net):
+        assert not any(m.training for m in net.modules())
+    assert net.training and net[2].training and not net[1].training
+    d2l.evaluate_accuracy_gpu(net, [(torch.randn(4, 2), torch.tensor([0, 1, 0, 1]))])
+    d2l.layer_summary(net, torch.randn(4, 2), show=False)
+    assert net.training and not net[1].training

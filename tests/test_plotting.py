@@ -20,7 +20,8 @@ def test_plt_is_pyplot():
 
 def test_plot_draws_one_line_per_series_and_accepts_tensors():
     x = torch.arange(0, 3, 0.1)
-    ax = d2l.plot(x, [torch.sin(x), torch.cos(x)], "x", "f(x)", legend=["sin", "cos"])
+    assert d2l.plot(x, [torch.sin(x), torch.cos(x)], "x", "f(x)", legend=["sin", "cos"]) is None
+    ax = d2l.plt.gca()
     lines = ax.get_lines()
     assert len(lines) == 2
     assert np.allclose(lines[0].get_ydata(), np.sin(x.numpy()))
@@ -33,13 +34,14 @@ def test_plot_draws_one_line_per_series_and_accepts_tensors():
 
 
 def test_plot_with_only_y_uses_the_index():
-    ax = d2l.plot([3.0, 1.0, 2.0])
-    line = ax.get_lines()[0]
+    d2l.plot([3.0, 1.0, 2.0])
+    line = d2l.plt.gca().get_lines()[0]
     assert list(line.get_xdata()) == [0, 1, 2] and list(line.get_ydata()) == [3.0, 1.0, 2.0]
 
 
 def test_plot_log_scale_and_limits():
-    ax = d2l.plot(np.arange(1, 10), np.arange(1, 10) ** 2, yscale="log", xlim=(1, 9))
+    _, ax = d2l.plt.subplots()
+    d2l.plot(np.arange(1, 10), np.arange(1, 10) ** 2, yscale="log", xlim=(1, 9), axes=ax)
     assert ax.get_yscale() == "log" and ax.get_xlim() == (1.0, 9.0)
 
 

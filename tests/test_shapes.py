@@ -39,3 +39,30 @@ def test_layer_summary_counts_lazy_parameters_after_the_first_pass():
     net = nn.Sequential(nn.LazyLinear(8), nn.ReLU(), nn.LazyLinear(2))
     rows = d2l.layer_summary(net, torch.rand(3, 4), show=False)
     assert [r[3] for r in rows] == [4 * 8 + 8, 0, 8 * 2 + 2, 58]
+
+
+def test_layer_summary_lists_a_shared_layer_under_each_of_its_names_in_order():
+    shared = nn.Linear(8, 8)  # the book's tied-weights net (07, parameter sharing)
+    net = nn.Sequential(
+        nn.Linear(4, 8), nn.ReLU(), shared, nn.ReLU(), shared, nn.ReLU(), nn.Linear(8, 1)
+    )
+    rows = d2l.layer_summary(net, torch.rand(2, 4), show=False)
+    assert [r[0] for r in rows] == ["0", "1", "2", "3", "4", "5", "6", "total"]
+    assert [r[1] for r in rows[:-1]] == [
+        "Linear",
+        "ReLU",
+        "Linear",
+        "ReLU",
+        "Linear",
+        "ReLU",
+        "Linear",
+    ]
+    assert rows[2][3] == rows[4][3] == 8 * 8 + 8
+    # the whole net counts the shared layer once, as net.parameters() does
+    assert rows[-1][3] == (4 * 8 + 8) + (8 * 8 + 8) + (8 + 1)
+    assert "\n" not in repr(rows) and "1 + " not in repr(rows)
+
+
+def test_layer_summary_repr_is_one_line(capsys):
+    rows = d2l.layer_summary(_lenet(), torch.rand(1, 1, 28, 28))
+    assert repr(rows) == "LayerRows(12 layers of Sequential; output (1, 10); 61,706 parameters)"

@@ -79,3 +79,108 @@ def test_channels_last_training_matches_a_plain_sgd_loop():
         opt.step()
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.allclose(p, q, atol=1e-5)
+
+
+class ViewNet(nn.Module):
+    """A forward written as in PyTorch's tutorials: `.view` on a conv output."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 3)
+        self.bn = nn.BatchNorm2d(3)
+        self.fc = nn.Linear(3 * 36, 2)
+
+    def forward(self, x):
+        x = torch.relu(self.bn(self.conv(x)))
+        return self.fc(x.view(x.shape[0], -1))
+
+
+def test_a_net_that_views_its_conv_output_trains_as_with_a_plain_loop(capsys):
+    X, y = _tiny_images(32)
+    torch.manual_seed(0)
+    a = ViewNet()
+    b = copy.deepcopy(a)
+    torch.manual_seed(1)
+    d2l.train_ch6(a, [(X, y)], [(X, y)], 3, 0.1, "cpu")
+    assert "channels-last layout dropped" in capsys.readouterr().out
+    torch.manual_seed(1)
+    nn.init.xavier_uniform_(b.conv.weight)
+    nn.init.xavier_uniform_(b.fc.weight)
+    opt = torch.optim.SGD(b.parameters(), lr=0.1)
+    for _ in range(3):
+        b.train()
+        opt.zero_grad()
+        nn.functional.cross_entropy(b(X), y).backward()
+        opt.step()
+    for (k, u), (_, v) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert torch.allclose(u.float(), v.float(), atol=1e-5), k  # running stats: 3 updates
+
+
+def test_channels_last_can_be_switched_off():
+    X, y = _tiny_images(16)
+    X = X.repeat(1, 2, 1, 1)  # two channels: with one, both layouts are the same
+    layouts = []
+    net = nn.Sequential(nn.Conv2d(2, 2, 3), nn.Flatten(), nn.Linear(2 * 36, 2))
+    net[0].register_forward_pre_hook(
+        lambda m, args: layouts.append(args[0].is_contiguous(memory_format=torch.channels_last))
+    )
+    d2l.train_ch6(net, [(X, y)], [], 1, 0.1, "cpu", channels_last=False)
+    d2l.train_ch6(net, [(X, y)], [], 1, 0.1, "cpu")
+    assert layouts == [False, True]
+
+
+def test_train_ch6_prints_the_books_lines_and_returns_a_one_line_history(capsys):
+    X, y = _tiny_images(32)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+    history = d2l.train_ch6(net, [(X, y)], [(X, y)], 2, 0.1, "cpu")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "training on cpu"
+    assert lines[-2].startswith("loss ") and lines[-1].endswith(" examples/sec on cpu")
+    shown = repr(history)
+    assert "\n" not in shown and shown.startswith("History(2 epochs") and "wall_time" in shown
+
+
+def test_examples_per_sec_counts_training_steps_only():
+    import time
+
+    X, y = _tiny_images(32)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+    pause = 0.2  # every evaluation batch sleeps: not part of the book's examples/sec
+
+    class SlowTest:
+        def __iter__(self):
+            time.sleep(pause)
+            yield X, y
+
+    history = d2l.train_ch6(net, [(X, y)] * 2, SlowTest(), 3, 0.1, "cpu")
+    step_time = 3 * 64 / history["examples_per_sec"]
+    assert step_time < history["wall_time"] - 3 * pause
+
+
+def test_train_ch6_changes_no_process_wide_setting(monkeypatch):
+    import ctypes
+    import os
+
+    import matplotlib
+
+    loaded = []  # a trainer must not reach into the C library (glibc's mallopt and friends)
+    monkeypatch.setattr(ctypes, "CDLL", lambda *a, **k: loaded.append(a) or None)
+    before = (
+        torch.get_num_threads(),
+        torch.get_default_dtype(),
+        torch.are_deterministic_algorithms_enabled(),
+        dict(os.environ),
+        dict(matplotlib.rcParams),
+    )
+    X, y = _tiny_images(32)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 36, 2))
+    d2l.train_ch6(net, [(X, y)], [(X, y)], 1, 0.1, "cpu", gradient_accumulation_steps=2)
+    d2l.train_ch6(net, [(X, y)], [(X, y)], 1, 0.1, "cpu", checkpoint_activations=True)
+    after = (
+        torch.get_num_threads(),
+        torch.get_default_dtype(),
+        torch.are_deterministic_algorithms_enabled(),
+        dict(os.environ),
+        dict(matplotlib.rcParams),
+    )
+    assert loaded == [] and after == before and torch.is_grad_enabled()
