@@ -73,6 +73,8 @@ def main() -> None:
     print(f"LeNet, {args.epochs} epochs: d2lhelpers {t_ours:.1f} s (test acc {history['test_acc'][-1]:.3f}), "
           f"d2l pipeline {t_book:.1f} s (test acc {acc_book:.3f}), pure compute {t_pure:.1f} s "
           f"(channels-last as train_ch6 uses on the CPU; {t_pure_nchw:.1f} s in the default layout)")  # fmt: skip
+    print(f"train_ch6 training steps: {history['examples_per_sec']:.1f} examples/sec "
+          f"(the book's quantity); wall time {history['wall_time']:.1f} s")  # fmt: skip
     print(f"ratio vs d2l pipeline {t_book / t_ours:.2f}x; overhead over pure compute {100 * (t_ours / t_pure - 1):.1f}%; "
           f"book test acc 0.779")  # fmt: skip
 

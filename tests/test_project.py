@@ -274,6 +274,15 @@ def test_import_has_no_side_effects():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+def test_no_module_changes_the_allocator_or_calls_into_the_c_library():
+    # glibc's mallopt (or malloc_trim) through ctypes changes the whole process: the
+    # library must leave that to the environment JupyterLab starts with (MALLOC_MMAP_THRESHOLD_)
+    for path in (ROOT / "d2lhelpers").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for word in ("ctypes", "mallopt", "malloc_trim", "os.environ["):
+            assert word not in text, f"{path.relative_to(ROOT)} uses {word}"
+
+
 def test_public_api_is_explicit_typed_and_documented():
     for name in d2lhelpers.__all__:
         obj = getattr(d2lhelpers, name)
