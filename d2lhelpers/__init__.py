@@ -38,6 +38,16 @@ from .metrics import (
     evaluate_accuracy_gpu,
     evaluate_loss,
 )
+from .optimization import (
+    LossCurve,
+    Trajectory,
+    annotate,
+    get_data_ch11,
+    show_trace_2d,
+    train_2d,
+    train_ch11,
+    train_concise_ch11,
+)
 from .plotting import plot, plt, set_axes, set_figsize, show_heatmaps, show_images, use_svg_display
 from .quick import QUICK_FRACTION, QUICK_MAX_EPOCHS, is_quick, quick_epochs, show_mode
 from .seed import set_seed
@@ -112,4 +122,13 @@ __all__ = [
     "available_memory",
     "saved_activation_bytes",
     "checkpointed_forward",
+    # optimisation
+    "annotate",
+    "Trajectory",
+    "train_2d",
+    "show_trace_2d",
+    "get_data_ch11",
+    "LossCurve",
+    "train_ch11",
+    "train_concise_ch11",
 ]
