@@ -343,6 +343,32 @@ def test_jupyter_lab_starts_with_the_project_settings_and_lists_the_notebooks(tm
             proc.kill()
 
 
+def _anchor(heading: str) -> str:
+    """The anchor JupyterLab gives a markdown heading: its rendered text, spaces as '-'."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # [text](url) -> text
+    text = text.replace("`", "").replace("**", "").strip()
+    return text.replace(" ", "-")
+
+
+def test_links_between_notebooks_point_at_existing_headings():
+    headings = {}
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        headings[path.name] = {
+            _anchor(m.group(1))
+            for cell in nb["cells"]
+            if cell["cell_type"] == "markdown"
+            for m in re.finditer(r"^#+ (.+)$", "".join(cell["source"]), re.M)
+        }
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        for target, anchor in re.findall(r"\]\((\d\d_[a-z0-9_]+\.ipynb)(?:#([^)]*))?\)", text):
+            assert target in headings, f"{path.name} links to a missing notebook {target}"
+            if anchor:
+                assert anchor in headings[target], f"{path.name}: no heading {anchor!r} in {target}"
+
+
 def test_readme_links_every_notebook_with_binder():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "mybinder.org/badge_logo.svg" in readme
