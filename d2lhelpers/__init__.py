@@ -50,10 +50,24 @@ from .optimization import (
 )
 from .plotting import plot, plt, set_axes, set_figsize, show_heatmaps, show_images, use_svg_display
 from .quick import QUICK_FRACTION, QUICK_MAX_EPOCHS, is_quick, quick_epochs, show_mode
+from .rnn import RNNModel, RNNModelScratch, predict_ch8
 from .seed import set_seed
 from .shapes import layer_summary
+from .text import (
+    HELDOUT_TOKENS,
+    SeqDataLoader,
+    Vocab,
+    count_corpus,
+    load_corpus_time_machine,
+    load_data_time_machine,
+    read_time_machine,
+    seq_data_iter_random,
+    seq_data_iter_sequential,
+    tokenize,
+)
 from .timing import Timer
 from .train_cnn import train_ch6
+from .train_rnn import evaluate_perplexity, grad_clipping, train_ch8, train_epoch_ch8
 
 __version__ = "0.1.0"
 
@@ -131,4 +145,22 @@ __all__ = [
     "LossCurve",
     "train_ch11",
     "train_concise_ch11",
+    # text and recurrent networks
+    "read_time_machine",
+    "tokenize",
+    "count_corpus",
+    "Vocab",
+    "load_corpus_time_machine",
+    "seq_data_iter_random",
+    "seq_data_iter_sequential",
+    "SeqDataLoader",
+    "load_data_time_machine",
+    "HELDOUT_TOKENS",
+    "RNNModelScratch",
+    "RNNModel",
+    "predict_ch8",
+    "grad_clipping",
+    "train_epoch_ch8",
+    "train_ch8",
+    "evaluate_perplexity",
 ]
