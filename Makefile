@@ -13,7 +13,7 @@ LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 STRIP_ARGS := --keep-id
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test test-unit test-notebooks lint strip bench clean
+.PHONY: help install lab test test-unit test-notebooks test-browser lint strip bench clean
 
 help: ## Show this help
 	@echo "Dive into Deep Learning, interactive course. Targets:"
@@ -40,10 +40,11 @@ install: $(STAMP) ## Create .venv and install the package with its dependencies
 lab: $(STAMP) ## Start JupyterLab on notebooks/
 	MALLOC_MMAP_THRESHOLD_=1048576 $(BIN)/jupyter lab --config=jupyter_server_config.py $(LAB_ARGS)
 
-test: $(STAMP) ## Lint, unit tests, then every notebook under nbval in quick mode
+test: $(STAMP) ## Lint, unit tests, every notebook under nbval, then in a browser (quick mode)
 	$(MAKE) lint
 	$(MAKE) test-unit
 	$(MAKE) test-notebooks
+	$(MAKE) test-browser
 
 test-unit: $(STAMP) ## Unit tests of d2lhelpers and the project
 	$(BIN)/python -m pytest tests
@@ -51,6 +52,10 @@ test-unit: $(STAMP) ## Unit tests of d2lhelpers and the project
 test-notebooks: $(STAMP) ## Run every notebook top to bottom in quick mode (instructors)
 	D2L_QUICK=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=$(NB_TIMEOUT) -p no:cacheprovider notebooks/
+
+# Headless Chromium (Debian's `chromium`) drives JupyterLab and Notebook 7; see tests/browser.
+test-browser: $(STAMP) ## Run notebooks in JupyterLab in headless Chromium, check plots and widgets
+	$(BIN)/python -m pytest -m browser -p no:cacheprovider tests/browser
 
 lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check d2lhelpers tests benchmarks notebooks
