@@ -7,6 +7,7 @@ no seeding, no matplotlib settings, no downloads, no device probing.
 
 from .activations import checkpointed_forward, saved_activation_bytes
 from .animator import Animator
+from .beam_search import predict_seq2seq_beam
 from .classification import predict_ch3, train_ch3, train_epoch_ch3
 from .cnn import Residual, corr2d, resnet18
 from .data import (
@@ -38,6 +39,15 @@ from .metrics import (
     evaluate_accuracy_gpu,
     evaluate_loss,
 )
+from .nmt import (
+    build_array_nmt,
+    load_data_nmt,
+    preprocess_nmt,
+    read_data_nmt,
+    show_list_len_pair_hist,
+    tokenize_nmt,
+    truncate_pad,
+)
 from .optimization import (
     LossCurve,
     Trajectory,
@@ -52,6 +62,16 @@ from .plotting import plot, plt, set_axes, set_figsize, show_heatmaps, show_imag
 from .quick import QUICK_FRACTION, QUICK_MAX_EPOCHS, is_quick, quick_epochs, show_mode
 from .rnn import RNNModel, RNNModelScratch, predict_ch8
 from .seed import set_seed
+from .seq2seq import (
+    Decoder,
+    Encoder,
+    EncoderDecoder,
+    MaskedSoftmaxCELoss,
+    Seq2SeqDecoder,
+    Seq2SeqEncoder,
+    bleu,
+    sequence_mask,
+)
 from .shapes import layer_summary
 from .text import (
     HELDOUT_TOKENS,
@@ -68,6 +88,7 @@ from .text import (
 from .timing import Timer
 from .train_cnn import train_ch6
 from .train_rnn import evaluate_perplexity, grad_clipping, train_ch8, train_epoch_ch8
+from .train_seq2seq import predict_seq2seq, train_seq2seq
 
 __version__ = "0.1.0"
 
@@ -163,4 +184,23 @@ __all__ = [
     "train_epoch_ch8",
     "train_ch8",
     "evaluate_perplexity",
+    # sequence to sequence
+    "read_data_nmt",
+    "preprocess_nmt",
+    "tokenize_nmt",
+    "show_list_len_pair_hist",
+    "truncate_pad",
+    "build_array_nmt",
+    "load_data_nmt",
+    "Encoder",
+    "Decoder",
+    "EncoderDecoder",
+    "Seq2SeqEncoder",
+    "Seq2SeqDecoder",
+    "sequence_mask",
+    "MaskedSoftmaxCELoss",
+    "train_seq2seq",
+    "predict_seq2seq",
+    "predict_seq2seq_beam",
+    "bleu",
 ]

@@ -1,0 +1,125 @@
+"""Beam search for encoder-decoder models: `predict_seq2seq_beam` (the book has no code).
+
+The live hypotheses are decoded together as one batch. At every step each of
+them is extended by every token, scored by its summed log-probability, and
+the `beam_size` best extensions are kept; one that chose `<eos>` is finished.
+At the end the finished hypotheses and those that reached `num_steps` are
+ranked by score / L**alpha (L: number of scored tokens, `<eos>` included).
+The decoder state is reordered per hypothesis along its batch axis, which is
+found by comparing the state of a batch of 1 with that of a batch of 2, so the
+attention decoders of the next chapter work unchanged; a decoder may also
+define `reorder_state(state, index)`.
+Introduced in 11_modern_rnn.ipynb.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .metrics import eval_mode
+from .text import Vocab
+from .train_seq2seq import _source_indices
+
+__all__ = ["predict_seq2seq_beam"]
+
+
+def _batch_axes(state1, state2):
+    """Mirror of the state: for each tensor, the axis of size 1 in state1 and 2 in state2."""
+    if isinstance(state1, torch.Tensor):
+        for axis, (a, b) in enumerate(zip(state1.shape, state2.shape, strict=False)):
+            if a == 1 and b == 2:
+                return axis
+        return None
+    if isinstance(state1, (list, tuple)):
+        return [_batch_axes(s1, s2) for s1, s2 in zip(state1, state2, strict=False)]
+    return None
+
+
+def _reorder(state, axes, index: torch.Tensor):
+    """Select hypotheses `index` along each tensor's batch axis (axis 0 for tensors added later)."""
+    if isinstance(state, torch.Tensor):
+        axis = axes if isinstance(axes, int) else 0
+        return state.index_select(axis, index)
+    if isinstance(state, (list, tuple)):
+        axes = axes if isinstance(axes, list) else [None] * len(state)
+        axes = axes + [None] * (len(state) - len(axes))
+        return type(state)(_reorder(s, a, index) for s, a in zip(state, axes, strict=True))
+    return state
+
+
+def _init_state(net, src: list[int], valid: int, batch: int, device):
+    enc_X = torch.tensor([src] * batch, dtype=torch.long, device=device)  # (batch, num_steps)
+    enc_valid_len = torch.tensor([valid] * batch, device=device)
+    return net.decoder.init_state(net.encoder(enc_X, enc_valid_len), enc_valid_len)
+
+
+def predict_seq2seq_beam(
+    net: nn.Module,
+    src_sentence: str,
+    src_vocab: Vocab,
+    tgt_vocab: Vocab,
+    num_steps: int,
+    device,
+    beam_size: int = 2,
+    alpha: float = 0.75,
+) -> tuple[str, float]:
+    """Translate one sentence with beam search; return (translation, score / L**alpha).
+
+    Hypotheses are batched on the decoder's batch axis: at step t the input is
+    (num_live, 1) and the log-probabilities (num_live, vocab_size). Eval mode,
+    no gradients, modes restored. `beam_size=1` is greedy decoding
+    (`predict_seq2seq`); a beam of at least vocab_size**(num_steps - 1)
+    examines every sequence (exhaustive search).
+    """
+    device = torch.device(device)
+    src, valid = _source_indices(src_sentence, src_vocab, num_steps)
+    eos = tgt_vocab["<eos>"]
+    with eval_mode(net):
+        state = _init_state(net, src, valid, 1, device)
+        axes = _batch_axes(state, _init_state(net, src, valid, 2, device))
+        reorder = getattr(net.decoder, "reorder_state", None)
+        hyps: list[list[int]] = [[]]
+        scores = torch.zeros(1, device=device)  # (num_live,) summed log-probabilities
+        finished: list[tuple[list[int], float]] = []
+        dec_X = torch.tensor([[tgt_vocab["<bos>"]]], dtype=torch.long, device=device)
+        for _ in range(num_steps):
+            Y, state = net.decoder(dec_X, state)  # Y: (num_live, 1, vocab_size)
+            logits = Y[:, -1]
+            if logits.dtype in (torch.float16, torch.bfloat16):
+                logits = logits.float()
+            log_p = F.log_softmax(logits, dim=-1)  # (num_live, vocab_size)
+            vocab_size = log_p.shape[1]
+            cand = (scores[:, None].to(log_p.dtype) + log_p).reshape(-1)  # (num_live * vocab_size,)
+            top_scores, top_pos = cand.topk(min(beam_size, cand.numel()))
+            prev = torch.div(top_pos, vocab_size, rounding_mode="floor")  # hypothesis extended
+            words = top_pos % vocab_size
+            live = []
+            for i, (p, w, s) in enumerate(
+                zip(prev.tolist(), words.tolist(), top_scores.tolist(), strict=True)
+            ):
+                if w == eos:
+                    finished.append((hyps[p], s))
+                else:
+                    live.append(i)
+            if not live:
+                break
+            index = torch.tensor(live, device=device)
+            hyps = [
+                hyps[p] + [w]
+                for p, w in zip(prev[index].tolist(), words[index].tolist(), strict=True)
+            ]
+            scores = top_scores[index]
+            prev_live = prev[index]
+            state = reorder(state, prev_live) if reorder else _reorder(state, axes, prev_live)
+            dec_X = words[index].unsqueeze(1)  # (num_live, 1)
+        else:  # num_steps reached: the live hypotheses end here, without <eos>
+            finished += [(h, s) for h, s in zip(hyps, scores.tolist(), strict=True)]
+    # L counts the scored tokens: the words, plus <eos> for a hypothesis that chose it
+    ranked = []
+    for h, s in finished:
+        L = len(h) + (1 if len(h) < num_steps else 0)
+        ranked.append((s / L**alpha, h))
+    best_score, best = max(ranked, key=lambda x: x[0])
+    return " ".join(tgt_vocab.to_tokens(best)), best_score
