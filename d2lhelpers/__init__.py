@@ -26,6 +26,7 @@ from .data import (
     load_data_fashion_mnist,
     load_fashion_mnist_arrays,
     synthetic_data,
+    torchvision_fashion_mnist_root,
 )
 from .devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
 from .history import History
@@ -138,6 +139,7 @@ __all__ = [
     "get_dataloader_workers",
     "load_fashion_mnist_arrays",
     "load_data_fashion_mnist",
+    "torchvision_fashion_mnist_root",
     "synthetic_data",
     "load_array",
     # linear networks and classifiers

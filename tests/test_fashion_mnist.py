@@ -179,3 +179,46 @@ def test_a_corrupt_download_is_refused_and_leaves_nothing(monkeypatch, tmp_path,
         d2l.load_fashion_mnist_arrays(tmp_path / "root")
     assert "dataset-fashion-mnist" in str(info.value)
     assert list((tmp_path / "root" / "fashion-mnist").iterdir()) == []
+
+
+@needs_data
+def test_torchvision_root_serves_the_books_loader_offline(monkeypatch, tmp_path):
+    from torchvision.datasets import mnist
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("torchvision tried to download")
+
+    monkeypatch.setattr(mnist, "download_and_extract_archive", no_network)
+    root = d2l.torchvision_fashion_mnist_root(tmp_path)
+    assert root == (tmp_path / "torchvision").resolve()
+    train = torchvision.datasets.FashionMNIST(root=root, train=True, download=True)
+    test = torchvision.datasets.FashionMNIST(root=root, train=False, download=True)
+    train_X, train_y, test_X, test_y = d2l.load_fashion_mnist_arrays()
+    assert torch.equal(train.data, train_X) and torch.equal(train.targets, train_y)
+    assert torch.equal(test.data, test_X) and torch.equal(test.targets, test_y)
+    raw = root / "FashionMNIST" / "raw"
+    assert sorted(p.name for p in raw.iterdir()) == sorted(STEMS)  # no partial files left
+
+
+@needs_data
+def test_torchvision_root_is_written_once_and_repaired(tmp_path):
+    raw = d2l.torchvision_fashion_mnist_root(tmp_path) / "FashionMNIST" / "raw"
+    stamps = {p.name: p.stat().st_mtime_ns for p in raw.iterdir()}
+    damaged = raw / "t10k-labels-idx1-ubyte"
+    damaged.write_bytes(b"broken")
+    d2l.torchvision_fashion_mnist_root(tmp_path)
+    assert damaged.stat().st_size == 10008  # 8-byte header + 10,000 labels, rewritten
+    for p in raw.iterdir():
+        if p != damaged:
+            assert p.stat().st_mtime_ns == stamps[p.name]  # good copies are not rewritten
+
+
+def test_torchvision_root_refuses_a_corrupt_source(monkeypatch, tmp_path):
+    monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "nowhere")
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    for stem in STEMS:
+        (folder / stem).write_bytes(b"\x00\x00\x08\x01" + b"\x00" * 12)
+    with pytest.raises(ValueError, match="not the original"):
+        d2l.torchvision_fashion_mnist_root(tmp_path)
+    assert not (tmp_path / "torchvision" / "FashionMNIST" / "raw").exists()

@@ -6,6 +6,7 @@ from .fashion_mnist import (
     get_fashion_mnist_labels,
     load_data_fashion_mnist,
     load_fashion_mnist_arrays,
+    torchvision_fashion_mnist_root,
 )
 from .hub import (
     DATA_HUB,
@@ -33,6 +34,7 @@ __all__ = [
     "get_dataloader_workers",
     "load_fashion_mnist_arrays",
     "load_data_fashion_mnist",
+    "torchvision_fashion_mnist_root",
     "synthetic_data",
     "load_array",
 ]

@@ -6,6 +6,8 @@ The four IDX files are looked up, in order, under `<data root>/fashion-mnist/`
 upstream mirror torchvision uses (MD5 checked). Images stay uint8 in memory;
 each batch is converted to float and resized on its own, so `resize=224` never
 materialises the whole set at 224x224. Introduced in 05_linear_networks.ipynb.
+`torchvision_fashion_mnist_root` lays the same files out for the book's
+`torchvision.datasets.FashionMNIST`, so the book's loading code runs offline too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
+import os
 from pathlib import Path
 
 import torch
@@ -28,6 +31,7 @@ __all__ = [
     "load_fashion_mnist_arrays",
     "load_data_fashion_mnist",
     "get_dataloader_workers",
+    "torchvision_fashion_mnist_root",
 ]
 
 FASHION_MNIST_LABELS = (
@@ -130,6 +134,33 @@ def load_fashion_mnist_arrays(root=None) -> tuple[torch.Tensor, ...]:
             out += [images, labels.long()]
         _CACHE[key] = tuple(out)
     return _CACHE[key]
+
+
+def torchvision_fashion_mnist_root(root=None) -> Path:
+    """A root for `torchvision.datasets.FashionMNIST(root=..., download=True)` that works offline.
+
+    Writes the four real IDX files, uncompressed and MD5-checked, into
+    `<data root>/torchvision/FashionMNIST/raw/` (once; later calls only check them),
+    taking them from where `load_fashion_mnist_arrays` finds them (downloading only
+    when no copy exists). torchvision then finds its files and downloads nothing.
+    Returns `<data root>/torchvision`. Introduced in 05_linear_networks.ipynb.
+    """
+    tv_root = data_dir(root) / "torchvision"
+    raw_dir = tv_root / "FashionMNIST" / "raw"
+    for stem, (md5, _) in _FILES.items():
+        target = raw_dir / stem
+        if target.is_file() and hashlib.md5(target.read_bytes()).hexdigest() == md5:
+            continue
+        raw = _find(stem, data_dir(root)).read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        if hashlib.md5(raw).hexdigest() != md5:
+            raise ValueError(f"the copy of {stem} found for torchvision is not the original file")
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        part = target.with_name(target.name + ".part")
+        part.write_bytes(raw)
+        os.replace(part, target)  # never leave a half-written file under its final name
+    return tv_root
 
 
 def _resize_hw(resize) -> tuple[int, int] | None:
