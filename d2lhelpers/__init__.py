@@ -28,6 +28,21 @@ from .data import (
     synthetic_data,
     torchvision_fashion_mnist_root,
 )
+from .detection import (
+    assign_anchor_to_bbox,
+    batched_nms,
+    bbox_to_rect,
+    box_center_to_corner,
+    box_corner_to_center,
+    box_iou,
+    multibox_detection,
+    multibox_prior,
+    multibox_target,
+    nms,
+    offset_boxes,
+    offset_inverse,
+    show_bboxes,
+)
 from .devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
 from .history import History
 from .linear import linreg, sgd, squared_loss
@@ -90,6 +105,7 @@ from .timing import Timer
 from .train_cnn import train_ch6
 from .train_rnn import evaluate_perplexity, grad_clipping, train_ch8, train_epoch_ch8
 from .train_seq2seq import predict_seq2seq, train_seq2seq
+from .train_vision import train_batch_ch13, train_ch13
 
 __version__ = "0.1.0"
 
@@ -186,6 +202,22 @@ __all__ = [
     "train_epoch_ch8",
     "train_ch8",
     "evaluate_perplexity",
+    # computer vision
+    "train_batch_ch13",
+    "train_ch13",
+    "box_corner_to_center",
+    "box_center_to_corner",
+    "bbox_to_rect",
+    "show_bboxes",
+    "box_iou",
+    "offset_boxes",
+    "offset_inverse",
+    "nms",
+    "batched_nms",
+    "multibox_prior",
+    "assign_anchor_to_bbox",
+    "multibox_target",
+    "multibox_detection",
     # sequence to sequence
     "read_data_nmt",
     "preprocess_nmt",
