@@ -26,11 +26,11 @@ from .jupyter import ROOT, Run, find_chromium, run_notebook, start_jupyter
 
 # The notebooks driven in the browser, and the interfaces each is opened in; add a chapter here.
 # Notebook 7 renders outputs and widgets with JupyterLab's own code, so one notebook with a live
-# plot and widgets (08, the quickest) shows that its pages load them. The goal is 3 minutes in
-# all: 10_rnn.ipynb (three train_ch8 runs of 50 epochs in quick mode) does not fit it yet.
+# plot and widgets (08, the quickest) shows that its pages load them.
 NOTEBOOKS = {
     "05_linear_networks.ipynb": ["lab"],
     "08_cnn.ipynb": ["lab", "notebook7"],
+    "10_rnn.ipynb": ["lab"],
 }
 
 # Read at import, before tests/conftest.py clears them for each test: CI's offline data mirror.
