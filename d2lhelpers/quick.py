@@ -40,10 +40,12 @@ def show_mode() -> bool:
             f"快速模式 quick mode (D2L_QUICK=1): data loaders use a fixed {pct}% real subset "
             f"(Fashion-MNIST {round(60000 * QUICK_FRACTION):,}/60,000 train, "
             f"{round(10000 * QUICK_FRACTION):,}/10,000 test; fewer at large resize) "
-            f"and trainers run at most {QUICK_MAX_EPOCHS} epochs."
+            f"and trainers run at most {QUICK_MAX_EPOCHS} epochs (train_ch8, train_seq2seq: a "
+            "tenth); a smoke test, models learn too little to mean anything."
         )
     else:
         print(
-            "完整模式 full mode: the book's data and settings, unchanged (set D2L_QUICK=1 for quick mode)."
+            "完整模式 full mode: the book's data and settings where they fit this machine; a "
+            "notebook states any laptop scale in its cells (D2L_QUICK=1: the CI smoke test)."
         )
     return is_quick()
