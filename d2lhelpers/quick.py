@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["QUICK_FRACTION", "QUICK_MAX_EPOCHS", "is_quick", "quick_epochs", "show_mode"]
+__all__ = [
+    "QUICK_FRACTION",
+    "QUICK_MAX_EPOCHS",
+    "is_quick",
+    "quick_epochs",
+    "quick_share_epochs",
+    "show_mode",
+]
 
 #: Share of a data set kept in quick mode (Fashion-MNIST: 6,000 of 60,000 images).
 QUICK_FRACTION = 0.1
@@ -27,6 +34,15 @@ def is_quick() -> bool:
 def quick_epochs(num_epochs: int) -> int:
     """`num_epochs` in full mode, at most `QUICK_MAX_EPOCHS` in quick mode."""
     return min(num_epochs, QUICK_MAX_EPOCHS) if is_quick() else num_epochs
+
+
+def quick_share_epochs(num_epochs: int, at_least: int = 10) -> int:
+    """`num_epochs` in full mode; in quick mode `QUICK_FRACTION` of them (at least
+    `at_least`), for trainers whose curves need more than two epochs to move
+    (`train_ch8`, `train_seq2seq`)."""
+    if not is_quick():
+        return num_epochs
+    return min(num_epochs, max(at_least, round(num_epochs * QUICK_FRACTION)))
 
 
 def show_mode() -> bool:

@@ -22,7 +22,7 @@ from .animator import Animator
 from .history import History
 from .linear import sgd
 from .metrics import Accumulator, eval_mode
-from .quick import QUICK_FRACTION, is_quick
+from .quick import quick_share_epochs
 from .rnn import State, predict_ch8
 from .text import Vocab
 from .timing import Timer
@@ -132,13 +132,6 @@ def evaluate_perplexity(
     return math.exp(total / count)
 
 
-def _quick_epochs_ch8(num_epochs: int) -> int:
-    """Quick mode: a tenth of the epochs (at least 10), enough to see the perplexity fall."""
-    if not is_quick():
-        return num_epochs
-    return min(num_epochs, max(10, round(num_epochs * QUICK_FRACTION)))
-
-
 class _LiveText:
     """One line of text shown under the plot and updated in place (only in IPython)."""
 
@@ -184,7 +177,7 @@ def train_ch8(
     Returns a `History`: 'perplexity' (per epoch), 'heldout_perplexity' at the
     epochs 'heldout_epoch', 'tokens_per_sec', 'seconds' (training) and 'device'.
     """
-    epochs = _quick_epochs_ch8(num_epochs)
+    epochs = quick_share_epochs(num_epochs)
     device = torch.device(device)
     if heldout is None:
         heldout = getattr(train_iter, "heldout", None)

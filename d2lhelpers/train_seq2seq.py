@@ -19,7 +19,7 @@ from .animator import Animator
 from .history import History
 from .metrics import Accumulator, eval_mode
 from .nmt import truncate_pad
-from .quick import QUICK_FRACTION, is_quick
+from .quick import quick_share_epochs
 from .seq2seq import MaskedSoftmaxCELoss
 from .text import Vocab
 from .timing import Timer
@@ -37,13 +37,6 @@ def _xavier_init_weights(m: nn.Module) -> None:
                 nn.init.xavier_uniform_(param)
 
 
-def _quick_epochs_seq2seq(num_epochs: int) -> int:
-    """Quick mode: a tenth of the epochs (at least 10), enough to see the loss fall."""
-    if not is_quick():
-        return num_epochs
-    return min(num_epochs, max(10, round(num_epochs * QUICK_FRACTION)))
-
-
 def train_seq2seq(
     net: nn.Module, data_iter: Iterable, lr: float, num_epochs: int, tgt_vocab: Vocab, device
 ) -> History:
@@ -59,7 +52,7 @@ def train_seq2seq(
     Returns a `History`: 'loss' and 'book_loss' per epoch, 'tokens_per_sec',
     'seconds', 'device'.
     """
-    epochs = _quick_epochs_seq2seq(num_epochs)
+    epochs = quick_share_epochs(num_epochs)
     device = torch.device(device)
     net.apply(_xavier_init_weights)
     net.to(device)

@@ -25,3 +25,11 @@ def test_show_mode_prints_one_line(monkeypatch, capsys):
     assert d2l.show_mode() is True
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "6,000/60,000" in out and "2 epochs" in out
+
+
+def test_quick_share_epochs_keeps_a_tenth_but_at_least_ten(monkeypatch):
+    from d2lhelpers.quick import quick_share_epochs
+
+    assert quick_share_epochs(500) == 500
+    monkeypatch.setenv("D2L_QUICK", "1")
+    assert [quick_share_epochs(n) for n in (500, 300, 30, 5)] == [50, 30, 10, 5]

@@ -12,7 +12,6 @@ from torch import nn
 from torch.nn import functional as F
 
 import d2lhelpers as d2l
-from d2lhelpers import train_rnn
 
 V, H = 7, 5  # vocabulary size, hidden units
 
@@ -246,7 +245,7 @@ def test_train_ch8_lowers_the_perplexity_on_a_tiny_corpus(capsys):
 
 def test_train_ch8_trains_a_scratch_model_and_caps_epochs_in_quick_mode(monkeypatch, capsys):
     monkeypatch.setenv("D2L_QUICK", "1")
-    assert train_rnn._quick_epochs_ch8(500) == 50 and train_rnn._quick_epochs_ch8(30) == 10
+    assert d2l.quick.quick_share_epochs(500) == 50 and d2l.quick.quick_share_epochs(30) == 10
     net = _scratch()
     before = [p.detach().clone() for p in net.params]
     vocab = d2l.Vocab([list("abcdef")])
