@@ -1,7 +1,9 @@
-"""What the chapter trainers (`train_ch3`, `train_ch6`) share: the live epoch
-plot, the per-epoch history and the one-line summary. Internal module."""
+"""What the chapter trainers (`train_ch3`, `train_ch6`, `train_ch13`) share: the live
+epoch plot, the per-epoch history, the summary lines and the loss sum. Internal module."""
 
 from __future__ import annotations
+
+import torch
 
 from .animator import Animator
 from .history import History
@@ -42,3 +44,24 @@ def print_summary(history: dict, num_epochs: int) -> None:
     )
     loss, train_acc, test_acc = (history[key][-1] for key in _KEYS)
     print(f"loss {loss:.3f}, train acc {train_acc:.3f}, test acc {test_acc:.3f}{note}")
+
+
+def loss_sum(l: torch.Tensor, n: int) -> float:
+    """Sum of per-example losses; a mean-reduced (scalar) loss is scaled back by n."""
+    return float(l.sum()) if l.dim() > 0 else float(l) * n
+
+
+def finish(
+    history: History, num_epochs: int, num_examples: float, timer, wall, device: str
+) -> None:
+    """Add the run-level entries to `history` and print the book's two closing lines.
+
+    'examples_per_sec' counts the training steps `timer` measured, as the book does;
+    'wall_time' is everything since `wall` started.
+    """
+    history["examples_per_sec"] = num_examples / timer.sum() if timer.sum() else 0.0
+    history["wall_time"] = wall.stop()
+    history["device"] = device
+    print_summary(history, num_epochs)
+    if len(history["train_loss"]):
+        print(f"{history['examples_per_sec']:.1f} examples/sec on {device}")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from ._trainer import epoch_animator, new_history, print_summary, record
+from ._trainer import epoch_animator, loss_sum, new_history, print_summary, record
 from .data.fashion_mnist import get_fashion_mnist_labels
 from .history import History
 from .metrics import Accumulator, accuracy, eval_mode, evaluate_accuracy
@@ -21,11 +21,6 @@ from .plotting import show_images
 from .quick import quick_epochs
 
 __all__ = ["train_epoch_ch3", "train_ch3", "predict_ch3"]
-
-
-def _loss_sum(l: torch.Tensor, n: int) -> float:
-    """Sum of per-example losses; a mean-reduced (scalar) loss is scaled back by n."""
-    return float(l.sum()) if l.dim() > 0 else float(l) * n
 
 
 def train_epoch_ch3(
@@ -54,7 +49,7 @@ def train_epoch_ch3(
         else:
             l.sum().backward()
             updater(X.shape[0])
-        metric.add(_loss_sum(l.detach(), y.numel()), accuracy(y_hat.detach(), y), y.numel())
+        metric.add(loss_sum(l.detach(), y.numel()), accuracy(y_hat.detach(), y), y.numel())
     return metric[0] / metric[2], metric[1] / metric[2]
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 import torch
 from torch import nn
 
-from ._trainer import epoch_animator, new_history, print_summary, record
+from ._trainer import epoch_animator, finish, new_history, record
 from .activations import checkpointed_forward
 from .history import History
 from .metrics import Accumulator, accuracy, evaluate_accuracy_gpu
@@ -168,12 +168,7 @@ def train_ch6(
             p.grad = None  # a finished model need not keep a second copy of its weights' size
         if channels_last:
             net.to(memory_format=torch.contiguous_format)
-    history["examples_per_sec"] = num_examples / timer.sum() if timer.sum() else 0.0
-    history["wall_time"] = wall.stop()
-    history["device"] = str(device)
-    print_summary(history, num_epochs)
-    if epochs:
-        print(f"{history['examples_per_sec']:.1f} examples/sec on {device}")
+    finish(history, num_epochs, num_examples, timer, wall, str(device))
     return history
 
 

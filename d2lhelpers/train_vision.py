@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from ._trainer import epoch_animator, new_history, print_summary, record
+from ._trainer import epoch_animator, finish, loss_sum, new_history, record
 from .devices import try_all_gpus
 from .history import History
 from .metrics import Accumulator, accuracy, evaluate_accuracy_gpu
@@ -52,9 +52,7 @@ def train_batch_ch13(
     l.sum().backward()
     trainer.step()
     # a loss with reduction='mean' returns one number: scale it to a sum for the report
-    l = l.detach()
-    loss_sum = float(l.sum()) if l.dim() > 0 else float(l) * y.shape[0]
-    return loss_sum, accuracy(pred.detach(), y)
+    return loss_sum(l.detach(), y.shape[0]), accuracy(pred.detach(), y)
 
 
 def _place(net: nn.Module, devices: list[torch.device]) -> nn.Module:
@@ -115,11 +113,5 @@ def train_ch13(
         animator.add(epoch + 1, (None, None, test_acc))
         record(history, metric[0] / metric[2], metric[1] / metric[3], test_acc)
         num_examples += metric[2]
-    device_names = ", ".join(str(d) for d in devices)
-    history["examples_per_sec"] = num_examples / timer.sum() if timer.sum() else 0.0
-    history["wall_time"] = wall.stop()
-    history["device"] = device_names
-    print_summary(history, num_epochs)
-    if epochs:
-        print(f"{history['examples_per_sec']:.1f} examples/sec on {device_names}")
+    finish(history, num_epochs, num_examples, timer, wall, ", ".join(str(d) for d in devices))
     return history
