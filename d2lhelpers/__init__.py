@@ -7,6 +7,16 @@ no seeding, no matplotlib settings, no downloads, no device probing.
 
 from .activations import checkpointed_forward, saved_activation_bytes
 from .animator import Animator
+from .attention import (
+    AdditiveAttention,
+    DotProductAttention,
+    MultiHeadAttention,
+    PositionalEncoding,
+    masked_softmax,
+    transpose_output,
+    transpose_qkv,
+)
+from .bahdanau import AttentionDecoder, Seq2SeqAttentionDecoder
 from .beam_search import predict_seq2seq_beam
 from .classification import predict_ch3, train_ch3, train_epoch_ch3
 from .cnn import Residual, corr2d, resnet18
@@ -106,6 +116,14 @@ from .train_cnn import train_ch6
 from .train_rnn import evaluate_perplexity, grad_clipping, train_ch8, train_epoch_ch8
 from .train_seq2seq import predict_seq2seq, train_seq2seq
 from .train_vision import train_batch_ch13, train_ch13
+from .transformer import (
+    AddNorm,
+    DecoderBlock,
+    EncoderBlock,
+    PositionWiseFFN,
+    TransformerDecoder,
+    TransformerEncoder,
+)
 
 __version__ = "0.1.0"
 
@@ -237,4 +255,20 @@ __all__ = [
     "predict_seq2seq",
     "predict_seq2seq_beam",
     "bleu",
+    # attention and the Transformer
+    "masked_softmax",
+    "AdditiveAttention",
+    "DotProductAttention",
+    "AttentionDecoder",
+    "Seq2SeqAttentionDecoder",
+    "transpose_qkv",
+    "transpose_output",
+    "MultiHeadAttention",
+    "PositionalEncoding",
+    "PositionWiseFFN",
+    "AddNorm",
+    "EncoderBlock",
+    "TransformerEncoder",
+    "DecoderBlock",
+    "TransformerDecoder",
 ]
