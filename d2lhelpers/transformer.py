@@ -259,7 +259,9 @@ class TransformerDecoder(AttentionDecoder):
                 ),
             )
         self.dense = nn.Linear(num_hiddens, vocab_size)
-        self._attention_weights: list[list[torch.Tensor | None]] = [[None] * num_layers] * 2
+        self._attention_weights: list[list[torch.Tensor | None]] = [
+            [None] * num_layers for _ in range(2)
+        ]
 
     def init_state(self, enc_outputs, enc_valid_lens=None, *args):
         return [enc_outputs, enc_valid_lens, [None] * self.num_layers]
