@@ -2,17 +2,21 @@
 
 The live hypotheses are decoded together as one batch. At every step each of
 them is extended by every token, scored by its summed log-probability, and
-the `beam_size` best extensions are kept; one that chose `<eos>` is finished.
-At the end the finished hypotheses and those that reached `num_steps` are
-ranked by score / L**alpha (L: number of scored tokens, `<eos>` included).
-The decoder state is reordered per hypothesis along its batch axis, which is
-found by comparing the state of a batch of 1 with that of a batch of 2, so the
-attention decoders of the next chapter work unchanged; a decoder may also
-define `reorder_state(state, index)`.
+the best extensions are kept, as many as the beam has room for: `beam_size`
+less the hypotheses already finished (one that chose `<eos>` is finished), so
+the batch shrinks as hypotheses end and the search stops when `beam_size` of
+them have. At the end the finished hypotheses and those that reached
+`num_steps` are ranked by score / L**alpha (L: number of scored tokens,
+`<eos>` included). The decoder state is reordered per hypothesis along its
+batch axis, found once per decoder by comparing the state of a batch of 1 with
+that of a batch of 2, so the attention decoders of the next chapter work
+unchanged; a decoder may also define `reorder_state(state, index)`.
 Introduced in 11_modern_rnn.ipynb.
 """
 
 from __future__ import annotations
+
+import weakref
 
 import torch
 from torch import nn
@@ -55,6 +59,10 @@ def _init_state(net, src: list[int], valid: int, batch: int, device):
     return net.decoder.init_state(net.encoder(enc_X, enc_valid_len), enc_valid_len)
 
 
+# decoder -> the batch axes of its state; a decoder's state keeps its layout between calls
+_AXES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def predict_seq2seq_beam(
     net: nn.Module,
     src_sentence: str,
@@ -70,16 +78,22 @@ def predict_seq2seq_beam(
     Hypotheses are batched on the decoder's batch axis: at step t the input is
     (num_live, 1) and the log-probabilities (num_live, vocab_size). Eval mode,
     no gradients, modes restored. `beam_size=1` is greedy decoding
-    (`predict_seq2seq`); a beam of at least vocab_size**(num_steps - 1)
-    examines every sequence (exhaustive search).
+    (`predict_seq2seq`); a beam at least as wide as the number of sequences
+    of 1 to num_steps - 1 tokens, vocab_size + ... + vocab_size**(num_steps - 1),
+    keeps every prefix and so finds what exhaustive search finds.
     """
     device = torch.device(device)
     src, valid = _source_indices(src_sentence, src_vocab, num_steps)
     eos = tgt_vocab["<eos>"]
     with eval_mode(net):
         state = _init_state(net, src, valid, 1, device)
-        axes = _batch_axes(state, _init_state(net, src, valid, 2, device))
         reorder = getattr(net.decoder, "reorder_state", None)
+        axes = None
+        if reorder is None:
+            axes = _AXES.get(net.decoder)
+            if axes is None:
+                axes = _batch_axes(state, _init_state(net, src, valid, 2, device))
+                _AXES[net.decoder] = axes
         hyps: list[list[int]] = [[]]
         scores = torch.zeros(1, device=device)  # (num_live,) summed log-probabilities
         finished: list[tuple[list[int], float]] = []
@@ -92,7 +106,8 @@ def predict_seq2seq_beam(
             log_p = F.log_softmax(logits, dim=-1)  # (num_live, vocab_size)
             vocab_size = log_p.shape[1]
             cand = (scores[:, None].to(log_p.dtype) + log_p).reshape(-1)  # (num_live * vocab_size,)
-            top_scores, top_pos = cand.topk(min(beam_size, cand.numel()))
+            room = beam_size - len(finished)  # the finished hypotheses keep their places
+            top_scores, top_pos = cand.topk(min(room, cand.numel()))
             prev = torch.div(top_pos, vocab_size, rounding_mode="floor")  # hypothesis extended
             words = top_pos % vocab_size
             live = []

@@ -157,7 +157,7 @@ def _brute_force(probs, eos, vocab_size, num_steps, alpha):
     return best
 
 
-@pytest.mark.parametrize(("num_steps", "beam_size"), [(2, 7), (3, 49)])
+@pytest.mark.parametrize(("num_steps", "beam_size"), [(2, 7), (3, 7 + 49)])
 def test_wide_beam_equals_exhaustive_search(num_steps, beam_size):
     vocab = d2l.Vocab([["A", "B", "C", "D"]], reserved_tokens=RESERVED)  # 7 tokens
     g = torch.Generator().manual_seed(0)
