@@ -308,10 +308,11 @@ def train_both(book_model, our_model, data_iter, lr, epochs, tgt_vocab, device, 
     return book_net, net
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=50, help="timing repeats of the decoders")
+def parse_args(description, epochs, repeats, repeats_help):
+    """The options both training benchmarks share; drops quick mode and sets --threads."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--repeats", type=int, default=repeats, help=repeats_help)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     parser.add_argument(
         "--sequential", action="store_true", help="train the book's side, then the course's"
@@ -320,6 +321,11 @@ def main() -> None:
     os.environ.pop("D2L_QUICK", None)  # the book's epochs, not quick mode's share
     if args.threads:
         torch.set_num_threads(args.threads)
+    return args
+
+
+def main() -> None:
+    args = parse_args(__doc__.split("\n")[0], 300, 50, "timing repeats of the decoders")
     epochs, device = args.epochs, d2l.cpu()
     embed_size, num_hiddens, num_layers, dropout = 32, 32, 2, 0.1
     batch_size, num_steps, lr = 64, 10, 0.005

@@ -29,9 +29,7 @@ sentences >= the book pipeline's.
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import statistics
 import time
 
@@ -42,6 +40,7 @@ from bench_seq2seq import (
     BookEncoderDecoder,
     book_predict_seq2seq,
     book_sequence_mask,
+    parse_args,
     train_both,
     translations,
 )
@@ -243,17 +242,7 @@ def time_attention(repeats: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--repeats", type=int, default=300, help="multi-head attention timings")
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
-    parser.add_argument(
-        "--sequential", action="store_true", help="train the book's side, then the course's"
-    )
-    args = parser.parse_args()
-    os.environ.pop("D2L_QUICK", None)  # the book's epochs, not quick mode's share
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_args(__doc__.split("\n")[0], 200, 300, "multi-head attention timings")
     print(f"machine: {machine()}")
     num_hiddens, num_layers, dropout, batch_size, num_steps = 32, 2, 0.1, 64, 10
     lr, ffn_num_hiddens, num_heads = 0.005, 64, 4
