@@ -5,7 +5,7 @@ Introduced in 08_cnn.ipynb; reused by 09_modern_cnn.ipynb.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
 from torch import nn
@@ -78,6 +78,7 @@ def train_ch6(
     gradient_accumulation_steps: int = 1,
     checkpoint_activations: bool = False,
     channels_last: bool | None = None,
+    scheduler: Callable[[torch.optim.Optimizer], object] | None = None,
 ) -> History:
     """Train a classifier on `device` with SGD and cross-entropy, as the book does.
 
@@ -104,6 +105,12 @@ def train_ch6(
         (e.g. a `.view` of a conv output), training goes on in the usual layout
         and one line says so. The net is handed back in the usual layout.
 
+    An option that changes what is computed (off by default, as in the book):
+    scheduler: called once with the SGD optimizer, returns a learning-rate scheduler
+        whose `step()` runs after each epoch, e.g.
+        `lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, num_epochs)`
+        lowers the rate from `lr` towards 0 along a cosine over the epochs.
+
     Gradients are freed at the end. Returns a `History` with per-epoch
     'train_loss', 'train_acc', 'test_acc', and 'examples_per_sec' (training steps),
     'wall_time' (seconds, all included) and 'device'.
@@ -125,6 +132,7 @@ def train_ch6(
         net.to(memory_format=torch.channels_last)
     forward = (lambda X: checkpointed_forward(net, X)) if checkpoint_activations else net
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    lr_scheduler = _make_scheduler(scheduler, optimizer)
     loss = nn.CrossEntropyLoss()
     animator = epoch_animator(epochs)
     history = new_history()
@@ -163,6 +171,8 @@ def train_ch6(
             num_examples += metric[2]
             animator.add(epoch + 1, (None, None, test_acc))
             record(history, train_l, train_acc, test_acc)
+            if lr_scheduler is not None:
+                lr_scheduler.step()
     finally:
         for p in net.parameters():
             p.grad = None  # a finished model need not keep a second copy of its weights' size
@@ -170,6 +180,24 @@ def train_ch6(
             net.to(memory_format=torch.contiguous_format)
     finish(history, num_epochs, num_examples, timer, wall, str(device))
     return history
+
+
+def _make_scheduler(scheduler, optimizer: torch.optim.Optimizer):
+    if scheduler is None:
+        return None
+    if not callable(scheduler):
+        raise TypeError(
+            "scheduler must be a function of the optimizer, e.g. "
+            "lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, num_epochs); "
+            f"got {type(scheduler).__name__}"
+        )
+    made = scheduler(optimizer)
+    if not callable(getattr(made, "step", None)):
+        raise TypeError(
+            f"scheduler(optimizer) must return an object with a step() method "
+            f"(a torch.optim.lr_scheduler), got {type(made).__name__}"
+        )
+    return made
 
 
 def _step(forward, loss, X, y, k: int, channels_last: bool) -> tuple[torch.Tensor, float]:

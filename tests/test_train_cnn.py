@@ -1,5 +1,6 @@
 import copy
 
+import pytest
 import torch
 from torch import nn
 
@@ -184,3 +185,36 @@ def test_train_ch6_changes_no_process_wide_setting(monkeypatch):
         dict(matplotlib.rcParams),
     )
     assert loaded == [] and after == before and torch.is_grad_enabled()
+
+
+def test_a_scheduler_sets_each_epochs_rate_as_in_a_plain_loop():
+    X, y = _tiny_images(32)
+    batches = [(X[:16], y[:16]), (X[16:], y[16:])]
+    torch.manual_seed(0)
+    a = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+    b = copy.deepcopy(a)
+    torch.manual_seed(1)
+    halve = lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)  # noqa: E731
+    d2l.train_ch6(a, batches, [], 3, 0.4, "cpu", scheduler=halve)
+    torch.manual_seed(1)
+    nn.init.xavier_uniform_(b[1].weight)
+    for lr in (0.4, 0.2, 0.1):  # the rate halves after each epoch, not after each batch
+        for X_i, y_i in batches:
+            b.zero_grad()
+            nn.functional.cross_entropy(b(X_i), y_i).backward()
+            with torch.no_grad():
+                for p in b.parameters():
+                    p -= lr * p.grad
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.allclose(p, q, atol=1e-6)
+
+
+def test_a_scheduler_that_is_not_a_function_of_the_optimizer_is_refused():
+    X, y = _tiny_images(16)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    made = torch.optim.lr_scheduler.StepLR(opt, step_size=1)
+    with pytest.raises(TypeError, match="function of the optimizer"):
+        d2l.train_ch6(net, [(X, y)], [], 1, 0.1, "cpu", scheduler=made)
+    with pytest.raises(TypeError, match="step\\(\\) method"):
+        d2l.train_ch6(net, [(X, y)], [], 1, 0.1, "cpu", scheduler=lambda opt: 0.5)
