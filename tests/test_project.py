@@ -6,6 +6,7 @@ import inspect
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from browser.jupyter import MARKER, stop_server  # tests/browser: the browser test's server
 
 import d2lhelpers
 
@@ -306,16 +308,18 @@ def test_jupyter_lab_starts_with_the_project_settings_and_lists_the_notebooks(tm
     if not jupyter.exists():
         pytest.skip("jupyter is not installed beside this Python")
     port, token = _free_port(), "d2ltest"
+    marker = secrets.token_hex(8)
     env = dict(
         os.environ,
         JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
         JUPYTER_DATA_DIR=str(tmp_path / "data"),
+        **{MARKER: marker},
     )
     proc = subprocess.Popen(
         [str(jupyter), "lab", "--config=jupyter_server_config.py", "--no-browser", f"--port={port}",
          "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}", "--ServerApp.port_retries=0",
          *(["--allow-root"] if os.geteuid() == 0 else [])],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     try:
         listing = None
@@ -336,11 +340,8 @@ def test_jupyter_lab_starts_with_the_project_settings_and_lists_the_notebooks(tm
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as r:
             assert r.status == 200
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        survivors = stop_server(proc, marker)
+    assert survivors == [], f"still running after JupyterLab was stopped: {survivors}"
 
 
 def _anchor(heading: str) -> str:

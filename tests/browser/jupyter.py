@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +23,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psutil
 
 from .checks import Cell, Output, is_training_cell, is_widget_cell
 
@@ -57,6 +60,7 @@ class Server:
     root: Path
     proc: subprocess.Popen
     log: Path
+    marker: str  # the value of MARKER in the environment of every process the server starts
 
     def url(self, ui: str, path: str) -> str:
         return f"{self.base}/{UIS[ui].format(path=path)}token={self.token}"
@@ -70,13 +74,65 @@ class Server:
             url = f"{self.base}/api/kernels/{kernel['id']}?token={self.token}"
             urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).close()
 
-    def stop(self) -> None:
-        self.proc.terminate()
+    def processes(self) -> list[psutil.Process]:
+        """The server and every process it started, kernels included (see `server_processes`)."""
+        return server_processes(self.proc.pid, self.marker)
+
+    def stop(self) -> list[int]:
+        """Stop the server, its kernels and whatever they started; the pids still alive after."""
+        return stop_server(self.proc, self.marker)
+
+
+# Every process the server starts inherits its environment: this variable, with a value of its
+# own per server, finds them all at teardown, kernels and their children included.
+MARKER = "D2L_TEST_JUPYTER"
+
+
+def server_processes(pid: int, marker: str) -> list[psutil.Process]:
+    """The process `pid`, its descendants, and every process whose environment holds `marker`.
+
+    Kernels do not stay in the server's process group (jupyter_client starts each in a session
+    of its own) and a background command of a notebook (`!sleep 600 &`) outlives its parent
+    shell, so the environment is what ties them to the server.
+    """
+    found: dict[int, psutil.Process] = {}
+    try:
+        server = psutil.Process(pid)
+        found = {p.pid: p for p in [server, *server.children(recursive=True)]}
+    except psutil.NoSuchProcess:
+        pass
+    for p in psutil.process_iter():
+        if p.pid in found or p.pid == os.getpid():
+            continue
         try:
-            self.proc.wait(timeout=20)
+            if p.environ().get(MARKER) == marker:
+                found[p.pid] = p
+        except (psutil.Error, OSError):  # gone, a zombie, or another user's process
+            continue
+    return list(found.values())
+
+
+def stop_server(proc: subprocess.Popen, marker: str, timeout: float = 20) -> list[int]:
+    """SIGTERM the server's process group (its kernels shut down cleanly), then SIGKILL whatever
+    of it is still alive; returns the pids that survived even that (none expected)."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)  # start_jupyter made the server a group leader
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            pass
+    left = server_processes(proc.pid, marker)
+    for p in left:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    proc.poll()  # reap the server itself
+    _, alive = psutil.wait_procs(left, timeout=10)
+    return [p.pid for p in alive]
 
 
 def _free_port() -> int:
@@ -105,7 +161,8 @@ def start_jupyter(workdir: Path, env: dict[str, str], timeout: float = 120) -> S
         "MALLOC_MMAP_THRESHOLD_": "1048576",  # as `make lab` runs it
         **env,
     }
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token, marker = _free_port(), secrets.token_hex(16), secrets.token_hex(8)
+    env[MARKER] = marker
     log = workdir / "jupyter.log"
     command = [
         str(Path(sys.executable).with_name("jupyter")), "lab", "--config=jupyter_server_config.py",
@@ -118,8 +175,11 @@ def start_jupyter(workdir: Path, env: dict[str, str], timeout: float = 120) -> S
         *(["--allow-root"] if os.geteuid() == 0 else []),
     ]  # fmt: skip
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", token, root, proc, log)
+        # A session of its own: the terminal's Ctrl-C goes to pytest, whose teardown stops it all.
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Server(f"http://127.0.0.1:{port}", token, root, proc, log, marker)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         try:

@@ -97,7 +97,8 @@ def jupyter(tmp_path_factory):
         env["D2L_DATA_URL"] = DATA_URL
     server = start_jupyter(workdir, env)
     yield server
-    server.stop()
+    survivors = server.stop()  # the server, its kernels and whatever they started
+    assert not survivors, f"still running after JupyterLab was stopped: pids {survivors}"
 
 
 def problems_of(run: Run) -> list[str]:
