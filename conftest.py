@@ -1,0 +1,79 @@
+"""pytest hook for notebook runs: a figure that draws a missing glyph fails its cell.
+
+Matplotlib draws an empty box for a character its font lacks (Chinese text with the
+default DejaVu Sans, for instance) and only warns: "Glyph 25439 (...) missing from
+font(s) DejaVu Sans." In a notebook that warning lands in the cell's stderr stream,
+which nbval collects but never checks. This hook reads the outputs nbval collected
+for each cell (`IPyNbCell.test_outputs`) and fails the cell when they contain the
+warning, naming the notebook, the cell and the glyphs.
+
+It sits at the repository root so that every `pytest --nbval-lax ...` run under the
+repository picks it up (notebooks/, solutions/, any path), and nothing else changes:
+other items (the unit tests) are left alone. tests/test_nbval_glyphs.py checks it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pytest
+
+# matplotlib >= 3.6: "Glyph 25439 (\N{CJK UNIFIED IDEOGRAPH-635F}) missing from font(s) DejaVu Sans."
+# older releases: "Glyph 25439 missing from current font."
+MISSING_GLYPH = re.compile(
+    r"Glyph (?P<code>\d+)(?: \((?P<name>[^)\n]*)\))? missing from "
+    r"(?P<fonts>font\(s\) [^\n]*?|current font)\.?[ \t]*(?:\n|$)"
+)
+
+
+def missing_glyphs(outputs: list) -> list[tuple[str, str]]:
+    """The `(character, fonts)` pairs of the missing-glyph warnings in a cell's outputs.
+
+    `outputs` are nbformat output dicts; stderr streams are searched (where Python's
+    warnings go in a kernel). Each character is listed once, in order of appearance.
+    """
+    found: dict[str, str] = {}
+    for out in outputs:
+        if out.get("output_type") != "stream" or out.get("name") != "stderr":
+            continue
+        for m in MISSING_GLYPH.finditer(out.get("text", "")):
+            char = chr(int(m.group("code")))
+            fonts = m.group("fonts").removeprefix("font(s) ")
+            found.setdefault(char, fonts)
+    return list(found.items())
+
+
+def _describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"{char!r} (U+{ord(char):04X}{', ' + name if name else ''})"
+
+
+def glyph_failure_message(notebook: str, cell_num: int, glyphs: list[tuple[str, str]]) -> str:
+    """The message of a failed cell: notebook, cell number as nbval counts it, glyphs."""
+    chars = ", ".join(_describe(c) for c, _ in glyphs[:8])
+    more = f" and {len(glyphs) - 8} more" if len(glyphs) > 8 else ""
+    fonts = sorted({f for _, f in glyphs})
+    return (
+        f"missing glyphs in a figure of {notebook}, Cell {cell_num} (code cells counted "
+        f"from 0): {chars}{more} missing from font(s) {', '.join(fonts)}, drawn as empty "
+        f"boxes. Write the figure's text in English (and math), or give this figure a "
+        f"font that has these characters."
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """After nbval ran a cell (its own `pytest_runtest_call` ran first), check its outputs."""
+    outputs = getattr(item, "test_outputs", None)
+    cell_num = getattr(item, "cell_num", None)
+    if outputs is None or cell_num is None:  # not a notebook cell run by nbval
+        return
+    glyphs = missing_glyphs(outputs)
+    if not glyphs:
+        return
+    message = glyph_failure_message(item.nodeid.split("::")[0], cell_num, glyphs)
+    raise_cell_error = getattr(item, "raise_cell_error", None)
+    if raise_cell_error is not None:  # nbval's own report: the message and the cell's source
+        raise_cell_error(message)
+    pytest.fail(message, pytrace=False)
