@@ -8,6 +8,7 @@ import io
 import socket
 import tarfile
 import threading
+import traceback
 import zipfile
 from pathlib import Path
 
@@ -21,15 +22,33 @@ SHA1 = hashlib.sha1(BODY).hexdigest()
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves `routes[path] = (kind, body)`: 'ok', '404', 'truncated' (Content-Length
+    100 bytes too large), 'chunked-cut' (a chunked body that stops in its second chunk,
+    connection closed), 'cut-once' (chunked-cut at the first request, whole afterwards)."""
+
+    protocol_version = "HTTP/1.1"  # chunked transfer encoding is HTTP/1.1
     routes: dict = {}
     hits: list = []
 
     def do_GET(self):  # noqa: N802 - http.server API
         self.hits.append(self.path)
         kind, body = self.routes.get(self.path, ("404", b""))
+        if kind == "cut-once":
+            kind = "chunked-cut" if self.hits.count(self.path) == 1 else "ok"
         if kind == "404":
             self.send_error(404)
             return
+        if kind == "chunked-cut":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            half = len(body) // 2
+            self.wfile.write(b"%x\r\n%s\r\n" % (half, body[:half]))
+            self.wfile.write(b"%x\r\n%s" % (len(body) - half, body[half : half + 10]))
+            self.wfile.flush()
+            self.close_connection = True  # the body ends here, mid-chunk, without 0\r\n\r\n
+            return
+        self.close_connection = True
         self.send_response(200)
         self.send_header("Content-Length", str(len(body) + (100 if kind == "truncated" else 0)))
         self.end_headers()
@@ -105,6 +124,71 @@ def test_failures_raise_a_clear_error_and_leave_nothing(
     assert "'x'" in message and base + "/x.txt" in message and str(root / "x.txt") in message
     assert "D2L_DATA_URL" in message  # says how to get the file offline
     assert not (root / "x.txt").exists() and _leftovers(root) == []
+
+
+def test_a_chunked_body_cut_short_is_retried_once_then_a_download_error(
+    server, monkeypatch, tmp_path
+):
+    _, base = server
+    _Handler.routes["/x.txt"] = ("chunked-cut", BODY)
+    _register(monkeypatch, "x", base + "/x.txt")
+    with pytest.raises(d2l.DownloadError, match="IncompleteRead") as info:
+        d2l.download("x")  # default: one retry
+    assert _Handler.hits == ["/x.txt", "/x.txt"]
+    assert "2 attempts" in str(info.value)
+    assert _leftovers(tmp_path / "data") == [] and not (tmp_path / "data" / "x.txt").exists()
+
+
+def test_a_body_cut_short_once_is_fetched_again(server, monkeypatch, tmp_path):
+    _, base = server
+    _Handler.routes["/x.txt"] = ("cut-once", BODY)
+    _register(monkeypatch, "x", base + "/x.txt")
+    assert Path(d2l.download("x")).read_bytes() == BODY
+    assert _Handler.hits == ["/x.txt", "/x.txt"]
+    assert _leftovers(tmp_path / "data") == []
+
+
+def test_the_error_a_learner_sees_is_short_and_has_no_chained_traceback(
+    server, monkeypatch, tmp_path
+):
+    _, base = server
+    _Handler.routes["/x.txt"] = ("chunked-cut", BODY)
+    _register(monkeypatch, "x", base + "/x.txt")
+    with pytest.raises(d2l.DownloadError) as info:
+        d2l.download("x", retries=0)
+    error = info.value
+    assert error.__cause__ is None and error.__suppress_context__  # raise ... from None
+    shown = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    assert "During handling" not in shown and "direct cause" not in shown
+    assert shown.count("Traceback (most recent call last)") == 1
+    first, *rest = str(error).splitlines()
+    # the first line names the data set and the cause; then the URL, the path, the way offline
+    assert first.startswith("could not download data set 'x': truncated download (IncompleteRead)")
+    assert first.endswith("(1 attempt).")
+    assert rest[0] == f"  URL: {base}/x.txt"
+    assert rest[1] == f"  expected at: {tmp_path / 'data' / 'x.txt'}"
+    assert "D2L_DATA_URL" in rest[2] and len(rest) == 3
+
+
+def test_a_missing_mirror_file_is_named_in_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("D2L_DATA_URL", (tmp_path / "empty-mirror").as_uri())
+    with pytest.raises(d2l.DownloadError) as info:
+        d2l.download("time_machine", retries=0)
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("could not download data set 'time_machine': FileNotFoundError:")
+    assert "timemachine.txt" in first and info.value.__cause__ is None
+
+
+def test_a_refused_connection_is_named_without_urllib_wrapping(monkeypatch):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    _register(monkeypatch, "x", f"http://127.0.0.1:{port}/x.txt")
+    with pytest.raises(d2l.DownloadError) as info:
+        d2l.download("x", timeout=2, retries=0)
+    first = str(info.value).splitlines()[0]
+    assert "ConnectionRefusedError" in first and "urlopen error" not in first
 
 
 def test_404_is_not_retried_but_other_failures_are(server, monkeypatch):
@@ -356,3 +440,46 @@ def test_a_malicious_tar_is_refused_with_the_data_filter(monkeypatch, tmp_path, 
     with pytest.raises(ValueError, match="refusing to extract x.tar.gz"):
         d2l.download_extract("arch")
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["x.tar.gz"]
+
+
+# The book's DATA_HUB entries for the chapters this course covers (d2l-zh, PyTorch edition:
+# 4 kaggle house, 8 time machine, 9 fra-eng, 11 airfoil, 13 photos, hotdog, bananas).
+BOOK_SHA1 = {
+    "kaggle_house_train": "585e9cc93e70b39160e7921475f9bcd7d31219ce",
+    "kaggle_house_test": "fa19780a7b011d9b009e8bff8e99922a8ee2eb90",
+    "time_machine": "090b5e7e70c295757f55df93cb0a180b9691891a",
+    "fra-eng": "94646ad1522d915e7b0f9296181140edcf86a4f5",
+    "airfoil": "76e5be1548fd8222e5074cf0faae75edff8cf93f",
+    "catdog": "60b7d540db03eef6b9834329bccc4417ef349bf6",
+    "cat1": "f9c5b905d908b97eeeb64ff34a46fa8b143f88f8",
+    "hotdog": "fba480ffa8aa7e0febbb511d181409f899b9baa5",
+    "banana-detection": "5de26c8fce5ccdea9f91267273464dc968d20d72",
+}
+
+
+def test_the_hub_holds_every_data_set_of_the_books_chapters_with_its_sha1():
+    assert {name: sha1 for name, (_, sha1) in hub.DATA_HUB.items()} == BOOK_SHA1
+    assert hub.DATA_HUB["hotdog"][0] == hub.DATA_URL + "hotdog.zip"
+    assert hub.DATA_HUB["banana-detection"][0] == hub.DATA_URL + "banana-detection.zip"
+
+
+def test_the_photos_are_pinned_to_a_commit_not_a_branch():
+    commit = "6ceb0aeef0a300780f001d629cdda76512edf14a"  # holds both with the SHA-1s above
+    for name in ("catdog", "cat1"):
+        url = hub.DATA_HUB[name][0]
+        assert url == f"https://raw.githubusercontent.com/d2l-ai/d2l-zh/{commit}/img/{name}.jpg"
+
+
+def test_the_books_fine_tuning_code_finds_hotdog(monkeypatch, tmp_path):
+    """The book's `d2l.download_extract('hotdog')` needs the entry (a KeyError before)."""
+    folder = "hotdog"
+    archive = _zip_bytes({f"{folder}/train/hotdog/0.png": b"png", f"{folder}/test/x": b""})
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "hotdog.zip").write_bytes(archive)
+    monkeypatch.setenv("D2L_DATA_URL", mirror.as_uri())
+    monkeypatch.setitem(
+        hub.DATA_HUB, "hotdog", (hub.DATA_HUB["hotdog"][0], hashlib.sha1(archive).hexdigest())
+    )
+    got = Path(d2l.download_extract("hotdog"))
+    assert got == tmp_path / "data" / "hotdog" and (got / "train" / "hotdog" / "0.png").is_file()

@@ -14,6 +14,7 @@ file. Introduced in 02_pandas.ipynb.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import sys
@@ -38,9 +39,13 @@ __all__ = [
 
 #: The book's data server (https; the book's own address is plain http).
 DATA_URL = "https://d2l-data.s3-accelerate.amazonaws.com/"
-_IMG_URL = "https://raw.githubusercontent.com/d2l-ai/d2l-zh/master/img/"
+# The book reads its photos from its repository's img/ folder; this commit of d2l-ai/d2l-zh
+# holds both with exactly the SHA-1s below (a branch name would move under the checksum).
+_IMG_URL = (
+    "https://raw.githubusercontent.com/d2l-ai/d2l-zh/6ceb0aeef0a300780f001d629cdda76512edf14a/img/"
+)
 
-#: name -> (url, sha1), as in the book.
+#: name -> (url, sha1), as in the book: every data set of the chapters this course covers.
 DATA_HUB: dict[str, tuple[str, str]] = {
     "time_machine": (DATA_URL + "timemachine.txt", "090b5e7e70c295757f55df93cb0a180b9691891a"),
     "fra-eng": (DATA_URL + "fra-eng.zip", "94646ad1522d915e7b0f9296181140edcf86a4f5"),
@@ -55,6 +60,12 @@ DATA_HUB: dict[str, tuple[str, str]] = {
     "airfoil": (DATA_URL + "airfoil_self_noise.dat", "76e5be1548fd8222e5074cf0faae75edff8cf93f"),
     "catdog": (_IMG_URL + "catdog.jpg", "60b7d540db03eef6b9834329bccc4417ef349bf6"),
     "cat1": (_IMG_URL + "cat1.jpg", "f9c5b905d908b97eeeb64ff34a46fa8b143f88f8"),
+    # chapter 13: fine-tuning (hot dog or not) and the object-detection data set
+    "hotdog": (DATA_URL + "hotdog.zip", "fba480ffa8aa7e0febbb511d181409f899b9baa5"),
+    "banana-detection": (
+        DATA_URL + "banana-detection.zip",
+        "5de26c8fce5ccdea9f91267273464dc968d20d72",
+    ),
 }
 
 _CHUNK = 1 << 20
@@ -111,7 +122,7 @@ def _mirror_folder() -> Path | None:
 
 def _offline_hint(name: str, target: Path) -> str:
     return (
-        f"To work offline, copy the file to {target} (SHA-1 checked), or set "
+        f"Offline: copy the file to {target} (SHA-1 checked), or set "
         f"D2L_DATA_URL to a folder or server that holds '{target.name}' "
         f"(for example D2L_DATA_URL=file:///path/to/data)."
     )
@@ -126,13 +137,20 @@ def _fetch(url: str, tmp: Path, desc: str, timeout: float) -> None:
         total = int(total) if total and total.isdigit() else None
         got = 0
         show = url.startswith(("http:", "https:"))
+        of = "" if total is None else f" of {total}"
         with tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=not show) as bar:
-            while chunk := r.read(_CHUNK):
-                f.write(chunk)
-                got += len(chunk)
-                bar.update(len(chunk))
+            try:
+                while chunk := r.read(_CHUNK):
+                    f.write(chunk)
+                    got += len(chunk)
+                    bar.update(len(chunk))
+            except http.client.IncompleteRead as e:  # not an OSError: a body cut short
+                got += len(e.partial)
+                raise DownloadError(
+                    f"truncated download (IncompleteRead): the connection closed after {got}{of} bytes"
+                ) from None
         if total is not None and got != total:
-            raise DownloadError(f"truncated download: got {got} of {total} bytes")
+            raise DownloadError(f"truncated download: got {got}{of} bytes")
 
 
 def download(
@@ -171,6 +189,16 @@ def download(
     return str(target)
 
 
+def _one_line(error: BaseException) -> str:
+    """`error` as one short line: its type and message, without urllib's wrapping."""
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP {error.code} {error.reason}"
+    if isinstance(error, urllib.error.URLError) and isinstance(error.reason, BaseException):
+        error = error.reason  # '<urlopen error [Errno 111] ...>' -> the socket error itself
+    text = " ".join(str(error).split()) or "no message"
+    return text if isinstance(error, DownloadError) else f"{type(error).__name__}: {text}"
+
+
 def fetch_verified(
     url: str,
     target: Path,
@@ -183,9 +211,11 @@ def fetch_verified(
     """Fetch `url` into `target` atomically, checking `checksum` = (algorithm, hex digest).
 
     Streams into a temporary file beside `target` and renames it into place only
-    after the digest matches; retries `retries` times except on 4xx answers.
-    Raises `DownloadError` naming `desc` (what the file is), the URL and `target`,
-    followed by `hint` (how to get the file offline).
+    after the digest matches. A failed attempt (a connection error, a timeout, a
+    body cut short, a wrong checksum, a 5xx answer) is retried `retries` times;
+    a 4xx answer is not. Raises `DownloadError` naming `desc` (what the file is),
+    the URL, `target` and the last failure in one line, followed by `hint` (how to
+    get the file offline); the urllib traceback is not chained to it.
     Shared by `download` and the Fashion-MNIST reader.
     """
     algorithm, expected = checksum
@@ -193,7 +223,9 @@ def fetch_verified(
         timeout = float(os.environ.get("D2L_DOWNLOAD_TIMEOUT", "30"))
     target.parent.mkdir(parents=True, exist_ok=True)
     last: Exception | None = None
+    attempts = 0
     for attempt in range(retries + 1):
+        attempts += 1
         fd, tmp_name = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=".part", dir=target.parent
         )
@@ -212,15 +244,22 @@ def fetch_verified(
             last = e
             if 400 <= e.code < 500:  # 404 and friends will not get better
                 break
-        except (OSError, DownloadError, ValueError) as e:
+        # OSError: refused, reset, timed out, TLS; HTTPException: a body cut short
+        # (IncompleteRead), a malformed answer; ValueError: a URL urllib cannot open
+        except (OSError, http.client.HTTPException, DownloadError, ValueError) as e:
             last = e
         finally:
             tmp.unlink(missing_ok=True)
         if attempt < retries:
             time.sleep(0.5)
+    tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+    cause = _one_line(last) if last is not None else "no attempt was made"
+    # `from None`: the cause is in the message, so a learner sees one short error,
+    # not pages of urllib traceback above it
     raise DownloadError(
-        f"could not download {desc} from {url} to {target}: {last}. {hint}"
-    ) from last
+        f"could not download {desc}: {cause} ({tries}).\n"
+        f"  URL: {url}\n  expected at: {target}\n{hint}"
+    ) from None
 
 
 def download_extract(name: str, folder: str | None = None) -> str:
