@@ -54,6 +54,7 @@ from .detection import (
     show_bboxes,
 )
 from .devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
+from .checks import check, exercises, progress
 from .history import History
 from .linear import linreg, sgd, squared_loss
 from .memory import available_memory
@@ -128,6 +129,10 @@ from .transformer import (
 __version__ = "0.1.0"
 
 __all__ = [
+    # exercises
+    "check",
+    "exercises",
+    "progress",
     # timing and metrics
     "Timer",
     "Accumulator",
