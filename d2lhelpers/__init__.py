@@ -18,6 +18,7 @@ from .attention import (
 )
 from .bahdanau import AttentionDecoder, Seq2SeqAttentionDecoder
 from .beam_search import predict_seq2seq_beam
+from .checks import check, exercises, progress
 from .classification import predict_ch3, train_ch3, train_epoch_ch3
 from .cnn import Residual, corr2d, resnet18
 from .data import (
@@ -54,7 +55,6 @@ from .detection import (
     show_bboxes,
 )
 from .devices import cpu, gpu, num_gpus, try_all_gpus, try_gpu
-from .checks import check, exercises, progress
 from .history import History
 from .linear import linreg, sgd, squared_loss
 from .memory import available_memory
