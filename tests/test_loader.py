@@ -35,3 +35,18 @@ def test_global_seed_controls_the_order_without_a_seed():
     torch.manual_seed(5)
     b = torch.cat([b for (b,) in loader])
     assert torch.equal(a, b) and not torch.equal(a, y)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("transform", [None, lambda X, y: (X, y)])
+def test_batches_are_copies_a_step_may_change_in_place(shuffle, transform):
+    X, y = torch.arange(20.0).reshape(10, 2), torch.arange(10)
+    X0, y0 = X.clone(), y.clone()
+    loader = BatchLoader((X, y), 4, shuffle=shuffle, transform=transform, seed=0)
+    for Xb, yb in loader:
+        Xb.mul_(-1)
+        yb.zero_()
+    assert torch.equal(X, X0) and torch.equal(y, y0)  # the loader's data is untouched
+    rows = sorted(torch.cat([Xb for Xb, _ in loader]).tolist())
+    assert rows == X0.tolist()  # and the next epoch serves the original values
+    assert not hasattr(loader, "tensors")  # the data itself is not handed out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["archive_stem", "extract"]
@@ -56,7 +57,9 @@ def _unsafe(member: tarfile.TarInfo, root: str) -> str | None:
     return None
 
 
-def _checked_members(t: tarfile.TarFile, dest: Path, archive_name: str):
+def _checked_members(
+    t: tarfile.TarFile, dest: Path, archive_name: str
+) -> Iterator[tarfile.TarInfo]:
     """Yield `t`'s members after a safety check, for Pythons without `tarfile.data_filter`.
 
     Raises `ValueError` naming the first member with an absolute path, a `..`

@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import math
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
@@ -63,7 +64,7 @@ _FILES = {
 _CACHE: dict[str, tuple[torch.Tensor, ...]] = {}
 
 
-def get_fashion_mnist_labels(labels) -> list[str]:
+def get_fashion_mnist_labels(labels: Iterable[int] | torch.Tensor) -> list[str]:
     """Text labels for numeric labels: a (n,) tensor or a list of ints."""
     return [FASHION_MNIST_LABELS[int(i)] for i in labels]
 
@@ -114,12 +115,8 @@ def _read_idx(path: Path, stem: str) -> torch.Tensor:
     return data.reshape(dims)
 
 
-def load_fashion_mnist_arrays(root=None) -> tuple[torch.Tensor, ...]:
-    """The whole real data set as uint8 tensors, loaded once per process.
-
-    Returns (train_images (60000, 28, 28), train_labels (60000,),
-    test_images (10000, 28, 28), test_labels (10000,)); labels are int64.
-    """
+def _arrays(root: str | os.PathLike | None) -> tuple[torch.Tensor, ...]:
+    """The four tensors, read once per process and data root: never handed out."""
     root = data_dir(root)
     key = str(root)
     if key not in _CACHE:
@@ -136,7 +133,21 @@ def load_fashion_mnist_arrays(root=None) -> tuple[torch.Tensor, ...]:
     return _CACHE[key]
 
 
-def torchvision_fashion_mnist_root(root=None) -> Path:
+def load_fashion_mnist_arrays(
+    root: str | os.PathLike | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The whole real data set as uint8 images and int64 labels.
+
+    Returns (train_images (60000, 28, 28), train_labels (60000,),
+    test_images (10000, 28, 28), test_labels (10000,)). The files are read once
+    per process; each call returns new copies (about 55 MB, a few milliseconds),
+    so changing them in place changes no loader and no later call.
+    """
+    train_X, train_y, test_X, test_y = (t.clone() for t in _arrays(root))
+    return train_X, train_y, test_X, test_y
+
+
+def torchvision_fashion_mnist_root(root: str | os.PathLike | None = None) -> Path:
     """A root for `torchvision.datasets.FashionMNIST(root=..., download=True)` that works offline.
 
     Writes the four real IDX files, uncompressed and MD5-checked, into
@@ -163,16 +174,13 @@ def torchvision_fashion_mnist_root(root=None) -> Path:
     return tv_root
 
 
-def _resize_hw(resize) -> tuple[int, int] | None:
+def _resize_hw(resize: int | Sequence[int] | None) -> tuple[int, int] | None:
     if resize is None:
         return None
-    if isinstance(resize, int):
-        size = (resize, resize)
-    else:
-        size = tuple(int(s) for s in resize)
+    size = (resize, resize) if isinstance(resize, int) else tuple(int(s) for s in resize)
     if len(size) != 2 or min(size) < 1:
         raise ValueError(f"resize must be a positive int or (height, width), got {resize!r}")
-    return size
+    return size[0], size[1]
 
 
 def _quick_count(n: int, size: tuple[int, int] | None, batch_size: int) -> int:
@@ -183,7 +191,11 @@ def _quick_count(n: int, size: tuple[int, int] | None, batch_size: int) -> int:
 
 
 def load_data_fashion_mnist(
-    batch_size: int, resize=None, *, seed: int | None = None, root=None
+    batch_size: int,
+    resize: int | Sequence[int] | None = None,
+    *,
+    seed: int | None = None,
+    root: str | os.PathLike | None = None,
 ) -> tuple[BatchLoader, BatchLoader]:
     """Fashion-MNIST as (train_iter, test_iter) of minibatches.
 
@@ -194,7 +206,8 @@ def load_data_fashion_mnist(
     scaled down for large `resize` so every model costs about the same.
     """
     size = _resize_hw(resize)
-    train_X, train_y, test_X, test_y = load_fashion_mnist_arrays(root)
+    # the shared cache itself, no copy: the loaders hand out a new tensor per batch
+    train_X, train_y, test_X, test_y = _arrays(root)
     if is_quick():
         n_train = _quick_count(len(train_X), size, batch_size)
         n_test = _quick_count(len(test_X), size, batch_size)

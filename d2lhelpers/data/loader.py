@@ -2,7 +2,9 @@
 
 For data that fits in memory (Fashion-MNIST is 47 MB as uint8), indexing a
 tensor per batch is far cheaper than the book's per-image PIL pipeline with
-worker processes. Used by `load_data_fashion_mnist`.
+worker processes. Every batch is a new tensor, as a DataLoader's are: changing
+one in place changes neither the loader's data nor a later batch.
+Used by `load_data_fashion_mnist`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ class BatchLoader:
     tensors: tensors sharing their first dimension (num_examples, ...).
     transform: applied to each batch's tuple, e.g. uint8 images -> float.
     Re-shuffles every epoch when `shuffle`; `seed` makes the order repeatable,
-    otherwise torch's global generator (see `set_seed`) decides.
+    otherwise torch's global generator (see `set_seed`) decides. Batches are
+    copies: a training step may modify them in place without side effects.
     """
 
     def __init__(
@@ -38,7 +41,7 @@ class BatchLoader:
         n = len(tensors[0])
         if any(len(t) != n for t in tensors):
             raise ValueError("all tensors must have the same number of examples")
-        self.tensors = tensors
+        self._tensors = tuple(tensors)  # private: the Fashion-MNIST loaders share one cache
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.transform = transform
@@ -47,7 +50,7 @@ class BatchLoader:
 
     @property
     def num_examples(self) -> int:
-        return len(self.tensors[0])
+        return len(self._tensors[0])
 
     def __len__(self) -> int:
         n, b = self.num_examples, self.batch_size
@@ -60,9 +63,9 @@ class BatchLoader:
         else:
             order = None
         for start in range(0, len(self) * self.batch_size, self.batch_size):
-            if order is None:
-                batch = tuple(t[start : start + self.batch_size] for t in self.tensors)
-            else:
+            if order is None:  # a slice is a view: copy it, so the batch is the caller's own
+                batch = tuple(t[start : start + self.batch_size].clone() for t in self._tensors)
+            else:  # indexing with a tensor already copies
                 idx = order[start : start + self.batch_size]
-                batch = tuple(t[idx] for t in self.tensors)
+                batch = tuple(t[idx] for t in self._tensors)
             yield self.transform(*batch) if self.transform else batch

@@ -5,6 +5,8 @@ Introduced in 05_linear_networks.ipynb (linear regression).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch.utils import data
 
@@ -33,7 +35,9 @@ def synthetic_data(
     return X, y.reshape((-1, 1))
 
 
-def load_array(data_arrays, batch_size: int, is_train: bool = True) -> data.DataLoader:
+def load_array(
+    data_arrays: Sequence[torch.Tensor], batch_size: int, is_train: bool = True
+) -> data.DataLoader:
     """A PyTorch DataLoader over tensors sharing their first dimension.
 
     Shuffles when `is_train`. data_arrays: a tuple such as (features, labels).
