@@ -16,7 +16,8 @@ from __future__ import annotations
 import collections
 import random
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
+from typing import Any
 
 import torch
 
@@ -86,8 +87,9 @@ class Vocab:
         reserved_tokens = [] if reserved_tokens is None else list(reserved_tokens)
         counter = count_corpus(tokens)
         self._token_freqs = sorted(counter.items(), key=lambda x: x[1], reverse=True)
-        self.idx_to_token: list[str] = ["<unk>", *reserved_tokens]
-        self.token_to_idx: dict[str, int] = {t: i for i, t in enumerate(self.idx_to_token)}
+        # tokens are strings, or tuples of them for n-grams
+        self.idx_to_token: list[Hashable] = ["<unk>", *reserved_tokens]
+        self.token_to_idx: dict[Hashable, int] = {t: i for i, t in enumerate(self.idx_to_token)}
         for token, freq in self._token_freqs:
             if freq < min_freq:
                 break  # sorted by frequency: every later token is rarer
@@ -98,13 +100,13 @@ class Vocab:
     def __len__(self) -> int:
         return len(self.idx_to_token)
 
-    def __getitem__(self, tokens):
+    def __getitem__(self, tokens: Hashable | list | tuple) -> Any:
         """The index of a token (`unk` if unknown), or a list of indices for a list/tuple."""
         if not isinstance(tokens, (list, tuple)):
             return self.token_to_idx.get(tokens, self.unk)
         return [self[token] for token in tokens]
 
-    def to_tokens(self, indices):
+    def to_tokens(self, indices: int | list[int] | tuple[int, ...] | torch.Tensor) -> Any:
         """The token of an index, or a list of tokens for a list, tuple or 1-D tensor."""
         if isinstance(indices, torch.Tensor):
             indices = indices.tolist()
@@ -118,7 +120,7 @@ class Vocab:
         return 0
 
     @property
-    def token_freqs(self) -> list[tuple[str, int]]:
+    def token_freqs(self) -> list[tuple[Hashable, int]]:
         """(token, count) pairs of the corpus, most frequent first."""
         return self._token_freqs
 
@@ -174,7 +176,8 @@ def seq_data_iter_sequential(
     After a random offset in [0, num_steps], the corpus is laid out as
     `batch_size` parallel rows; minibatch i holds columns i*num_steps ...
     (i+1)*num_steps - 1, so row j of minibatch i+1 continues row j of
-    minibatch i in the text. Y is X shifted by one token.
+    minibatch i in the text. Y is X shifted by one token. X and Y are copies:
+    changing them in place changes neither the corpus nor another minibatch.
     """
     offset = random.randint(0, num_steps)
     num_tokens = ((len(corpus) - offset - 1) // batch_size) * batch_size
@@ -183,7 +186,9 @@ def seq_data_iter_sequential(
     Ys = data[offset + 1 : offset + 1 + num_tokens].reshape(batch_size, -1)
     num_batches = Xs.shape[1] // num_steps
     for i in range(0, num_steps * num_batches, num_steps):
-        yield Xs[:, i : i + num_steps], Ys[:, i : i + num_steps]
+        # slices of Xs and Ys are views of one tensor (Y overlaps X shifted by one), and of
+        # `corpus` itself when it is a tensor: copies keep an in-place edit in its batch
+        yield Xs[:, i : i + num_steps].clone(), Ys[:, i : i + num_steps].clone()
 
 
 def _quick_max_tokens(max_tokens: int) -> int:

@@ -3,10 +3,12 @@ printed facts on the real Time Machine when the offline copy is present."""
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import random
 from pathlib import Path
 
+import data_fixtures
 import pytest
 import torch
 
@@ -190,11 +192,60 @@ def test_seq_data_loader_random_iter_and_quick_mode(tiny_book, monkeypatch):
     assert text._quick_max_tokens(-1) == -1 and text._quick_max_tokens(60) == 60
 
 
+def test_sequential_minibatches_are_copies_a_step_may_change_in_place():
+    corpus = torch.arange(40)
+    random.seed(1)
+    batches = [(X.clone(), Y.clone()) for X, Y in d2l.seq_data_iter_sequential(corpus, 2, 4)]
+    random.seed(1)
+    for (X, Y), (X0, Y0) in zip(d2l.seq_data_iter_sequential(corpus, 2, 4), batches, strict=True):
+        assert torch.equal(X, X0) and torch.equal(Y, Y0)  # Y not changed through X before it
+        X.fill_(-1)  # e.g. a learner's in-place preprocessing
+    assert torch.equal(corpus, torch.arange(40))  # nor the corpus a learner passed in
+
+
+def _letters_only(line: str) -> str:
+    """The reference for read_time_machine, written without a regular expression."""
+    return " ".join(
+        "".join(c if c.isascii() and c.isalpha() else " " for c in line).split()
+    ).lower()
+
+
+def test_the_pipeline_on_a_generated_book(monkeypatch, tmp_path):
+    """What the real-text test below checks, on a made-up text in the same form."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    sha1 = data_fixtures.write_text(mirror / "timemachine.txt")
+    monkeypatch.setitem(d2l.DATA_HUB, "time_machine", (d2l.DATA_URL + "timemachine.txt", sha1))
+    monkeypatch.setenv("D2L_DATA_URL", mirror.as_uri())
+    lines = d2l.read_time_machine()
+    assert lines == [_letters_only(line) for line in data_fixtures.TEXT.splitlines()]
+    assert len(lines) == 18 and lines[0] == "the clock garden by a n author"
+    tokens = d2l.tokenize(lines)
+    words = [w for line in tokens for w in line]
+    counts = collections.Counter(words).most_common()  # equal counts: first seen first
+    vocab = d2l.Vocab(tokens)
+    assert vocab.idx_to_token == ["<unk>", *(w for w, _ in counts)]
+    assert vocab.token_freqs[:3] == [("the", 24), ("a", 10), ("clock", 8)]  # counted by hand
+    assert vocab[tokens[0]] == [1, 3, 4, vocab["by"], 2, vocab["n"], vocab["author"]]
+    assert len(words) == 116
+    corpus, char_vocab = d2l.load_corpus_time_machine()
+    assert "".join(char_vocab.to_tokens(corpus)) == "".join(lines)
+    assert len(char_vocab) == 1 + len(set("".join(lines)))
+    bigrams = d2l.Vocab(list(zip(words[:-1], words[1:], strict=False)))
+    assert bigrams.token_freqs[:3] == [
+        (("the", "clock"), 5),
+        (("the", "garden"), 4),
+        (("and", "the"), 4),
+    ]
+    trigrams = d2l.Vocab(list(zip(words[:-2], words[1:-1], words[2:], strict=False)))
+    assert trigrams.token_freqs[0] == (("a", "clock", "in"), 2)
+
+
 REAL = SHARED / "timemachine.txt"
 
 
-@pytest.mark.skipif(not REAL.is_file(), reason="offline copy of timemachine.txt not present")
 def test_the_books_printed_facts_on_the_real_text(monkeypatch):
+    data_fixtures.real_data_or_skip([REAL], "the offline copy of the book's data in ../shared/data")
     monkeypatch.setenv("D2L_DATA_URL", SHARED.as_uri())
     lines = d2l.read_time_machine()
     assert len(lines) == 3221 and lines[0] == "the time machine by h g wells"
