@@ -40,7 +40,7 @@ class Residual(nn.Module):
 
     def __init__(
         self, input_channels: int, num_channels: int, use_1x1conv: bool = False, strides: int = 1
-    ):
+    ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(
             input_channels, num_channels, kernel_size=3, padding=1, stride=strides
@@ -64,8 +64,8 @@ class Residual(nn.Module):
 
 def _resnet_block(
     input_channels: int, num_channels: int, num_residuals: int, first_block: bool = False
-):
-    blk = []
+) -> nn.Sequential:
+    blk: list[nn.Module] = []
     for i in range(num_residuals):
         if i == 0 and not first_block:
             blk.append(Residual(input_channels, num_channels, use_1x1conv=True, strides=2))
