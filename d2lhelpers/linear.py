@@ -30,5 +30,10 @@ def sgd(params: Iterable[torch.Tensor], lr: float, batch_size: int) -> None:
     """
     with torch.no_grad():
         for param in params:
+            if param.grad is None:
+                raise ValueError(
+                    f"sgd: a parameter of shape {tuple(param.shape)} has no gradient; create it "
+                    "with requires_grad=True and call l.sum().backward() before sgd"
+                )
             param -= lr * param.grad / batch_size
             param.grad.zero_()

@@ -89,7 +89,9 @@ def evaluate_accuracy(net: Callable | nn.Module, data_iter: Iterable) -> float:
     return metric[0] / metric[1] if metric[1] else 0.0
 
 
-def evaluate_accuracy_gpu(net: nn.Module, data_iter: Iterable, device=None) -> float:
+def evaluate_accuracy_gpu(
+    net: Callable | nn.Module, data_iter: Iterable, device: torch.device | str | None = None
+) -> float:
     """Accuracy of `net` over `data_iter`, computed on `device`.
 
     device: where to compute; by default the device of the net's first parameter.

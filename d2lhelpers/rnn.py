@@ -11,6 +11,7 @@ Introduced in 10_rnn.ipynb; reused by 11_modern_rnn.ipynb.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -23,6 +24,14 @@ __all__ = ["RNNModelScratch", "RNNModel", "predict_ch8"]
 
 #: A recurrent state: one tensor, or a tuple of them (scratch models, LSTM (h, c)).
 State = torch.Tensor | tuple[torch.Tensor, ...]
+
+
+class LanguageModel(Protocol):
+    """What `predict_ch8` needs of a model: `RNNModelScratch`, `RNNModel` or one of their own."""
+
+    def __call__(self, X: torch.Tensor, state: State, /) -> tuple[torch.Tensor, State]: ...
+
+    def begin_state(self, *, batch_size: int, device: torch.device) -> State: ...
 
 
 class RNNModelScratch:
@@ -70,7 +79,7 @@ class RNNModel(nn.Module):
     (num_steps * batch_size, vocab_size) and the new state.
     """
 
-    def __init__(self, rnn_layer: nn.RNNBase, vocab_size: int, **kwargs) -> None:
+    def __init__(self, rnn_layer: nn.RNNBase, vocab_size: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.rnn = rnn_layer
         self.vocab_size = vocab_size
@@ -93,7 +102,9 @@ class RNNModel(nn.Module):
         return torch.zeros(shape, device=device)
 
 
-def predict_ch8(prefix: str, num_preds: int, net, vocab: Vocab, device: torch.device) -> str:
+def predict_ch8(
+    prefix: str, num_preds: int, net: LanguageModel, vocab: Vocab, device: torch.device
+) -> str:
     """Continue `prefix` by `num_preds` characters, always taking the most likely one.
 
     The prefix first warms the state up (its predictions are ignored). Runs in
@@ -106,6 +117,6 @@ def predict_ch8(prefix: str, num_preds: int, net, vocab: Vocab, device: torch.de
             _, state = net(torch.tensor([[outputs[-1]]], device=device), state)
             outputs.append(vocab[y])
         for _ in range(num_preds):  # predict num_preds steps
-            y, state = net(torch.tensor([[outputs[-1]]], device=device), state)
-            outputs.append(int(y.argmax(dim=1).reshape(1)))
+            logits, state = net(torch.tensor([[outputs[-1]]], device=device), state)
+            outputs.append(int(logits.argmax(dim=1).reshape(1)))
     return "".join(vocab.idx_to_token[i] for i in outputs)

@@ -7,6 +7,8 @@ Introduced in 08_cnn.ipynb (LeNet); used for every architecture after it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -15,7 +17,7 @@ from .metrics import eval_mode
 __all__ = ["layer_summary"]
 
 
-def _shape(out) -> str:
+def _shape(out: object) -> str:
     if isinstance(out, torch.Tensor):
         return str(tuple(out.shape))
     if isinstance(out, tuple | list):
@@ -23,7 +25,7 @@ def _shape(out) -> str:
     return type(out).__name__
 
 
-class LayerRows(list):
+class LayerRows(list[tuple[str, str, str, int]]):
     """The rows of `layer_summary`; its repr is one line, so a cell that ends with
     the call shows the printed table and nothing else."""
 
@@ -33,7 +35,7 @@ class LayerRows(list):
         _, kind, shape, total = self[-1]
         return f"LayerRows({len(self) - 1} layers of {kind}; output {shape}; {total:,} parameters)"
 
-    def _repr_pretty_(self, p, cycle: bool) -> None:
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self))
 
 
@@ -56,10 +58,10 @@ def layer_summary(net: nn.Module, X: torch.Tensor, depth: int = 1, show: bool = 
     names_of: dict[int, list[str]] = {}
     for name, module in names:
         names_of.setdefault(id(module), []).append(name)
-    calls: dict[str, tuple] = {}  # name -> (type, output shape, parameters)
+    calls: dict[str, tuple[str, str, int]] = {}  # name -> (type, output shape, parameters)
     seen: dict[int, int] = {}  # module id -> calls so far
 
-    def hook(mod, inp, out):
+    def hook(mod: nn.Module, inp: tuple, out: object) -> None:
         # counted after the forward pass, so lazy layers have their real shapes
         n_params = sum(p.numel() for p in mod.parameters() if not _lazy(p))
         i = seen.get(id(mod), 0)

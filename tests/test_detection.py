@@ -88,7 +88,11 @@ def test_corner_center_round_trip_and_hand_values():
     theirs = torchvision.ops.box_convert(_random_boxes(50, 500), "xyxy", "cxcywh")
     assert torch.allclose(ours, theirs)
     batched = _random_boxes(12).reshape(3, 4, 4)  # any leading dimensions
-    assert d2l.box_center_to_corner(d2l.box_corner_to_center(batched)).shape == (3, 4, 4)
+    as_center = d2l.box_corner_to_center(batched)
+    assert torch.allclose(
+        as_center.reshape(12, 4), d2l.box_corner_to_center(batched.reshape(12, 4))
+    )
+    assert torch.allclose(d2l.box_center_to_corner(as_center), batched, atol=1e-6)
 
 
 def test_bbox_to_rect_and_show_bboxes_draw_on_the_axes():

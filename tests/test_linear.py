@@ -36,6 +36,12 @@ def test_sgd_matches_torch_optim_sgd_on_a_summed_loss():
     assert torch.count_nonzero(w1.grad) == 0  # sgd zeroes the gradients
 
 
+def test_sgd_names_a_parameter_without_gradient():
+    w = torch.zeros(2, 1, requires_grad=True)
+    with pytest.raises(ValueError, match=r"shape \(2, 1\) has no gradient.*backward\(\)"):
+        d2l.sgd([w], lr=0.1, batch_size=2)
+
+
 def test_synthetic_data_follows_the_linear_model():
     torch.manual_seed(0)
     true_w, true_b = torch.tensor([2, -3.4]), 4.2

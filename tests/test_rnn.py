@@ -60,7 +60,7 @@ def test_scratch_rnn_matches_nn_rnn_with_the_same_weights():
     net = _scratch()
     X = torch.randint(0, V, (3, 4))  # (batch_size, num_steps)
     state = net.begin_state(batch_size=3, device=d2l.cpu())
-    assert state[0].shape == (3, H)
+    assert state[0].shape == (3, H) and torch.count_nonzero(state[0]) == 0
     Y, (H_T,) = net(X, state)
     layer, linear = _torch_copy(net)
     with torch.no_grad():
@@ -108,6 +108,9 @@ def test_rnn_model_with_gru_lstm_and_bidirectional_layers(layer):
         assert isinstance(state, tuple) and [s.shape for s in state] == [shape, shape]
     else:
         assert state.shape == shape
+    assert all(
+        torch.count_nonzero(s) == 0 for s in (state if isinstance(state, tuple) else [state])
+    )
     X = torch.randint(0, V, (batch_size, num_steps))
     Y, new_state = net(X, state)
     assert Y.shape == (num_steps * batch_size, V)

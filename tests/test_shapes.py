@@ -1,3 +1,4 @@
+import pytest
 import torch
 from torch import nn
 
@@ -30,9 +31,41 @@ def test_layer_summary_nested_blocks_in_order_and_restores_mode():
     net = nn.Sequential(nn.Sequential(nn.Linear(4, 8), nn.ReLU()), nn.Dropout(), nn.Linear(8, 2))
     net.train()
     rows = d2l.layer_summary(net, torch.rand(3, 4), depth=2, show=False)
-    assert [r[0].strip() for r in rows] == ["0", "0.0", "0.1", "1", "2", "total"]
-    assert rows[1][2] == "(3, 8)" and rows[-1][2] == "(3, 2)"
+    assert rows == [
+        ("0", "Sequential", "(3, 8)", 4 * 8 + 8),
+        ("  0.0", "Linear", "(3, 8)", 4 * 8 + 8),
+        ("  0.1", "ReLU", "(3, 8)", 0),
+        ("1", "Dropout", "(3, 8)", 0),
+        ("2", "Linear", "(3, 2)", 8 * 2 + 2),
+        ("total", "Sequential", "(3, 2)", 58),
+    ]
+    assert [r[0] for r in d2l.layer_summary(net, torch.rand(3, 4), show=False)] == [
+        "0", "1", "2", "total",
+    ]  # fmt: skip
     assert net.training
+    with pytest.raises(ValueError, match="depth must be at least 1"):
+        d2l.layer_summary(net, torch.rand(3, 4), depth=0)
+
+
+def test_layer_summary_shows_tuple_outputs_and_runs_in_eval_mode(capsys):
+    class Split(nn.Module):
+        def forward(self, X):
+            return X[:, :2], X[:, 2:]
+
+    class Join(nn.Module):
+        def forward(self, pair):
+            return torch.cat(pair, 1)
+
+    net = nn.Sequential(nn.Linear(3, 5), Split(), Join(), nn.BatchNorm1d(5))
+    net.train()
+    before = net[3].running_mean.clone()
+    rows = d2l.layer_summary(net, torch.rand(4, 3))
+    assert rows[1][1:3] == ("Split", "(4, 2), (4, 3)") and rows[2][2] == "(4, 5)"
+    assert torch.equal(net[3].running_mean, before)  # eval mode: statistics untouched
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["layer", "type", "output", "shape", "params"]
+    assert table[1].split() == ["0", "Linear", "(4,", "5)", "20"]
+    assert table[-1].split() == ["total", "Sequential", "(4,", "5)", "30"]
 
 
 def test_layer_summary_counts_lazy_parameters_after_the_first_pass():

@@ -64,13 +64,13 @@ def show_bboxes(
     label is written at the box's upper-left corner on a patch of the box's colour.
     """
 
-    def as_list(obj, default=None):
+    def as_list(obj: Sequence[str] | str | None) -> list[str]:
         if obj is None:
-            return default
+            return []
         return [obj] if isinstance(obj, str) else list(obj)
 
     labels = as_list(labels)
-    colors = as_list(colors, ["b", "g", "r", "m", "c"])
+    colors = as_list(colors) or ["b", "g", "r", "m", "c"]
     for i, bbox in enumerate(bboxes):
         color = colors[i % len(colors)]
         rect = bbox_to_rect(bbox, color)
