@@ -67,7 +67,21 @@ def test_load_data_nmt_vocab_and_batches(tiny_fra):
     assert sorted(torch.cat([b[1] for b in batches]).tolist()) == [3, 3, 3, 3]
 
 
-def test_show_list_len_pair_hist_draws_two_bar_sets():
-    ax = d2l.show_list_len_pair_hist(["src", "tgt"], "len", "count", [[1], [1, 2]], [[1, 2, 3]])
-    assert len(ax.containers) == 2
-    d2l.plt.close("all")
+def test_show_list_len_pair_hist_draws_two_bar_sets_and_leaves_rcparams_alone():
+    import matplotlib
+
+    rc = dict(matplotlib.rcParams)
+    matplotlib.rcParams["figure.figsize"] = (6.0, 4.0)  # a learner's own setting
+    try:
+        xs, ys = [[1], [1, 2], [1, 2]], [[1, 2, 3]]
+        ax = d2l.show_list_len_pair_hist(["src", "tgt"], "len", "count", xs, ys)
+        assert matplotlib.rcParams["figure.figsize"] == [6.0, 4.0]  # not reset to the book's size
+        assert tuple(ax.figure.get_size_inches()) == (3.5, 2.5)  # the book's size, on the figure
+        src, tgt = ax.containers
+        assert sum(p.get_height() for p in src) == 3 and sum(p.get_height() for p in tgt) == 1
+        assert {p.get_hatch() for p in tgt} == {"/"} and {p.get_hatch() for p in src} == {None}
+        assert ax.get_xlabel() == "len" and ax.get_ylabel() == "count"
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["src", "tgt"]
+    finally:
+        matplotlib.rcParams.update(rc)
+        d2l.plt.close("all")
