@@ -63,7 +63,7 @@ exercise("03.2", "len(X) 对应哪个轴")(
 
 
 def _rows_normalised(A: torch.Tensor) -> torch.Tensor:
-    return A / A.sum(axis=1, keepdims=True)
+    return A / A.sum(dim=1, keepdim=True)
 
 
 exercise("03.3", "按行归一化：A / A.sum(axis=1) 的陷阱")(

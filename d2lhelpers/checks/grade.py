@@ -141,19 +141,25 @@ def grade_one(path: Path, *, quick: bool, cell_timeout: int) -> list[list[str]]:
         resources={"metadata": {"path": workdir}},
     )
     general: list[str] = []
-    index = -1
+    index, n_learner = -1, len(nb.cells)
     grades: dict[str, list[str]] = {}
     with client.setup_kernel():
         try:
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)
                 for out in cell.get("outputs", []):
-                    if out.get("output_type") == "error":
+                    if out.get("output_type") != "error":
+                        continue
+                    if out.get("ename") == "KeyboardInterrupt":  # interrupt_on_timeout
                         general.append(
-                            f"cell {index} raised {out.get('ename')}: {out.get('evalue', '')[:80]}"
+                            f"cell {index} ran past {cell_timeout} s and was interrupted"
                         )
+                    else:
+                        raised = f"{out.get('ename')}: {out.get('evalue', '')[:80]}"
+                        general.append(f"cell {index} raised {raised}")
             grader = nbformat.v4.new_code_cell(_GRADER_CELL % (_MARK, ids))
-            client.execute_cell(grader, len(nb.cells))
+            nb.cells.append(grader)
+            client.execute_cell(grader, len(nb.cells) - 1)
             text = _output_text(grader)
             if _MARK in text:
                 grades = json.loads(text.split(_MARK, 1)[1].strip().splitlines()[0])
@@ -161,12 +167,13 @@ def grade_one(path: Path, *, quick: bool, cell_timeout: int) -> list[list[str]]:
                 general.append("the grader's own cell failed: " + text[-200:].replace("\n", " "))
         except DeadKernelError:
             general.append(f"the kernel died at cell {index}")
-    printed = {i for c in nb.cells for i in _PRINTED_PASS.findall(_output_text(c))}
+    learner_cells = nb.cells[:n_learner]
+    printed = {i for c in learner_cells for i in _PRINTED_PASS.findall(_output_text(c))}
     rows = []
     for i in ids:
         verdict, detail = grades.get(i, ["error", "not graded: " + "; ".join(general[-1:])])
         flags = list(notes[i])
-        if i in printed and verdict != "passed":
+        if i in printed and i in grades and verdict != "passed":
             flags.append("printed ✓ without a passing check")
         rows.append([i, verdict, "; ".join(x for x in [detail, *flags] if x)])
     rows += [["*", "note", g] for g in general]
