@@ -30,7 +30,8 @@ def real_data_or_skip(paths: list[Path], how: str) -> None:
     missing = [str(p) for p in paths if not p.is_file()]
     if not missing:
         return
-    message = f"real data missing ({', '.join(missing)}): {how}"
+    more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+    message = f"real data missing ({missing[0]}{more}): {how}"
     if os.environ.get("D2L_REQUIRE_REAL_DATA", "") not in ("", "0"):
         pytest.fail(message + " [D2L_REQUIRE_REAL_DATA=1]")
     pytest.skip(message)

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from data_fixtures import real_data_or_skip
 
 import d2lhelpers as d2l
 from d2lhelpers.data import hub
@@ -297,8 +298,7 @@ def test_download_extract_uses_an_extracted_folder_in_a_file_mirror(monkeypatch,
 def test_real_mirror_files_pass_their_checksums(monkeypatch):
     """The offline copies in ../shared/data are the book's files (when present)."""
     shared = Path(__file__).resolve().parents[2] / "shared" / "data"
-    if not shared.is_dir():
-        pytest.skip("no ../shared/data beside the project")
+    real_data_or_skip([shared / "timemachine.txt"], "the offline copy in ../shared/data")
     monkeypatch.setenv("D2L_DATA_URL", shared.as_uri())
     for name in (
         "time_machine",
