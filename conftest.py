@@ -2,8 +2,10 @@
 
 Matplotlib draws an empty box for a character its font lacks (Chinese text with the
 default DejaVu Sans, for instance) and only warns: "Glyph 25439 (...) missing from
-font(s) DejaVu Sans." In a notebook that warning lands in the cell's stderr stream,
-which nbval collects but never checks. This hook reads the outputs nbval collected
+font(s) DejaVu Sans." (a Python warning), or, for text that mixes in math such as
+"重置门 $R_t$", "Font 'default' does not have a glyph for '\\u91cd' [U+91cd],
+substituting with a dummy symbol." (a log record). In a notebook both land in the
+cell's stderr stream, which nbval collects but never checks. This hook reads the outputs nbval collected
 for each cell (`IPyNbCell.test_outputs`) and fails the cell when they contain the
 warning, naming the notebook, the cell and the glyphs.
 
@@ -25,21 +27,30 @@ MISSING_GLYPH = re.compile(
     r"Glyph (?P<code>\d+)(?: \((?P<name>[^)\n]*)\))? missing from "
     r"(?P<fonts>font\(s\) [^\n]*?|current font)\.?[ \t]*(?:\n|$)"
 )
+# mathtext (a string with $...$ in it), logged by matplotlib.mathtext:
+# "Font 'default' does not have a glyph for '\u91cd' [U+91cd], substituting with a dummy symbol."
+MISSING_MATHTEXT_GLYPH = re.compile(
+    r"Font '(?P<font>[^'\n]*)' does not have a glyph for '[^'\n]*' \[U\+(?P<hex>[0-9a-fA-F]+)\]"
+)
 
 
 def missing_glyphs(outputs: list) -> list[tuple[str, str]]:
-    """The `(character, fonts)` pairs of the missing-glyph warnings in a cell's outputs.
+    """The `(character, fonts)` pairs of the missing-glyph messages in a cell's outputs.
 
     `outputs` are nbformat output dicts; stderr streams are searched (where Python's
-    warnings go in a kernel). Each character is listed once, in order of appearance.
+    warnings and log records go in a kernel). Each character is listed once, in order
+    of appearance.
     """
     found: dict[str, str] = {}
     for out in outputs:
         if out.get("output_type") != "stream" or out.get("name") != "stderr":
             continue
-        for m in MISSING_GLYPH.finditer(out.get("text", "")):
-            char = chr(int(m.group("code")))
-            fonts = m.group("fonts").removeprefix("font(s) ")
+        text = out.get("text", "")
+        hits = [(m.start(), chr(int(m.group("code"))), m.group("fonts").removeprefix("font(s) "))
+                for m in MISSING_GLYPH.finditer(text)]  # fmt: skip
+        hits += [(m.start(), chr(int(m.group("hex"), 16)), f"mathtext font '{m.group('font')}'")
+                 for m in MISSING_MATHTEXT_GLYPH.finditer(text)]  # fmt: skip
+        for _, char, fonts in sorted(hits):
             found.setdefault(char, fonts)
     return list(found.items())
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import logging
 import shutil
 import subprocess
 import sys
@@ -35,34 +36,48 @@ def _load_conftest():
 glyph_hook = _load_conftest()
 
 
-def _warnings_of_drawing(text: str, fmt: str) -> str:
-    """What a kernel would print on stderr when a figure with `text` is rendered."""
+def _stderr_of_drawing(text: str, fmt: str) -> str:
+    """What a kernel prints on stderr when a figure with `text` is rendered.
+
+    Python warnings (plain text) and matplotlib's log records (mathtext) both go there.
+    """
     fig = Figure(figsize=(2, 1))
     fig.add_subplot().set_title(text, fontfamily="DejaVu Sans")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fig.savefig(io.BytesIO(), format=fmt)
-    return "".join(
-        warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught
-    )
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("matplotlib")
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig.savefig(io.BytesIO(), format=fmt)
+    finally:
+        logger.removeHandler(handler)
+    shown = [warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught]
+    return "".join(shown) + stream.getvalue()
 
 
 @pytest.mark.parametrize("fmt", ["png", "svg"])
-def test_parser_reads_the_warning_matplotlib_emits(fmt):
-    stderr = _warnings_of_drawing("损失 loss", fmt)
-    assert "missing from" in stderr, f"matplotlib {matplotlib.__version__} did not warn"
+@pytest.mark.parametrize(
+    ("text", "chars"),
+    [("损失 loss", ["损", "失"]), (r"重置门 $\mathbf{R}_t$", ["重", "置", "门"])],
+    ids=["text", "mathtext"],
+)
+def test_parser_reads_the_messages_matplotlib_emits(text, chars, fmt):
+    stderr = _stderr_of_drawing(text, fmt)
+    assert stderr, f"matplotlib {matplotlib.__version__} did not complain about {text!r}"
     found = glyph_hook.missing_glyphs([{"output_type": "stream", "name": "stderr", "text": stderr}])
-    assert [c for c, _ in found] == ["损", "失"]
-    assert all("DejaVu Sans" in fonts for _, fonts in found)
+    assert [c for c, _ in found] == chars, stderr
     # English and math draw no empty boxes
-    assert _warnings_of_drawing("loss $\\eta^2$", fmt) == ""
+    assert _stderr_of_drawing("loss $\\eta^2$", fmt) == ""
 
 
 def test_parser_reads_both_formats_and_only_stderr():
     new = "x.py:1: UserWarning: Glyph 20013 (\\N{CJK UNIFIED IDEOGRAPH-4E2D}) missing from font(s) DejaVu Sans.\n  f()\n"
     old = "x.py:1: UserWarning: Glyph 25991 missing from current font.\n"
+    math = "Font 'default' does not have a glyph for '\\u91cd' [U+91cd], substituting with a dummy symbol.\n"
     outs = [
-        {"output_type": "stream", "name": "stderr", "text": new + old + new},
+        {"output_type": "stream", "name": "stderr", "text": new + old + new + math},
         {
             "output_type": "stream",
             "name": "stdout",
@@ -70,7 +85,11 @@ def test_parser_reads_both_formats_and_only_stderr():
         },
         {"output_type": "display_data", "data": {"text/plain": "中文"}},
     ]
-    assert glyph_hook.missing_glyphs(outs) == [("中", "DejaVu Sans"), ("文", "current font")]
+    assert glyph_hook.missing_glyphs(outs) == [
+        ("中", "DejaVu Sans"),
+        ("文", "current font"),
+        ("重", "mathtext font 'default'"),
+    ]
     message = glyph_hook.glyph_failure_message("notebooks/11_x.ipynb", 7, [("中", "DejaVu Sans")])
     assert "notebooks/11_x.ipynb, Cell 7" in message
     assert "'中' (U+4E2D, CJK UNIFIED IDEOGRAPH-4E2D)" in message and "DejaVu Sans" in message
@@ -110,6 +129,7 @@ def test_a_cell_whose_figure_draws_chinese_text_fails_and_others_pass(tmp_path):
         "x = 1",
         "plt.plot([1, 2])\nplt.xlabel('损失')\nplt.show()",
         "x + 1",
+        "plt.plot([1, 2])\nplt.title(r'门 $\\sigma$')\nplt.show()",
     )
     run = _nbval(tmp_path, "notebooks", "solutions")
     out = run.stdout + run.stderr
@@ -121,7 +141,10 @@ def test_a_cell_whose_figure_draws_chinese_text_fails_and_others_pass(tmp_path):
     assert "FAILED solutions/01_bad.ipynb::Cell 2" in out, out
     assert "missing glyphs in a figure of solutions/01_bad.ipynb, Cell 2" in out
     assert "'损' (U+635F, CJK UNIFIED IDEOGRAPH-635F)" in out and "'失' (U+5931" in out
-    assert "1 failed, 5 passed" in out
+    assert "FAILED solutions/01_bad.ipynb::Cell 4" in out, out  # text mixed with math
+    assert "missing glyphs in a figure of solutions/01_bad.ipynb, Cell 4" in out
+    assert "'门' (U+95E8" in out
+    assert "2 failed, 5 passed" in out
 
 
 def test_without_the_hook_the_same_notebook_passes(tmp_path):
