@@ -1,5 +1,6 @@
-# The course's commands. `make lab` to learn, `make test` to check everything.
-# Both create .venv on first use and reinstall only when pyproject.toml changes.
+# The course's commands. `make lab` to learn, `make test` to check everything,
+# `make test-fast` while changing code. All create .venv on first use and reinstall only
+# when pyproject.toml changes.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -13,13 +14,13 @@ LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 STRIP_ARGS := --keep-id
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test test-unit test-notebooks test-browser lint strip bench clean
+.PHONY: help install lab test test-fast test-unit test-notebooks test-browser lint hooks strip bench clean
 
 help: ## Show this help
 	@echo "Dive into Deep Learning, interactive course. Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-15s %s\n", $$1, $$2}'
 
-# Checked before anything is created: Debian/Ubuntu ship `venv` without `ensurepip`
+# Checked before anything is created (3.10: pyproject's requires-python and environment.yml): Debian/Ubuntu ship `venv` without `ensurepip`
 # unless python3-venv is installed, and `python3 -m venv` then leaves a broken .venv.
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python >= 3.10 is needed, $(PYTHON) is " + sys.version.split()[0])'
@@ -40,11 +41,14 @@ install: $(STAMP) ## Create .venv and install the package with its dependencies
 lab: $(STAMP) ## Start JupyterLab on notebooks/
 	MALLOC_MMAP_THRESHOLD_=1048576 $(BIN)/jupyter lab --config=jupyter_server_config.py $(LAB_ARGS)
 
-test: $(STAMP) ## Lint, unit tests, every notebook under nbval, then in a browser (quick mode)
-	$(MAKE) lint
-	$(MAKE) test-unit
+test: $(STAMP) ## Everything CI runs: test-fast, every notebook under nbval, then in a browser
+	$(MAKE) test-fast
 	$(MAKE) test-notebooks
 	$(MAKE) test-browser
+
+test-fast: $(STAMP) ## Lint and unit tests, no notebooks and no browser (contributors, minutes)
+	$(MAKE) lint
+	$(MAKE) test-unit
 
 test-unit: $(STAMP) ## Unit tests of d2lhelpers and the project
 	$(BIN)/python -m pytest tests
@@ -57,9 +61,14 @@ test-notebooks: $(STAMP) ## Run every notebook top to bottom in quick mode (inst
 test-browser: $(STAMP) ## Run notebooks in JupyterLab in headless Chromium, check plots and widgets
 	$(BIN)/python -m pytest -m browser -p no:cacheprovider tests/browser
 
-lint: $(STAMP) ## ruff check and format check
+lint: $(STAMP) ## ruff check and format check, mypy on d2lhelpers (settings in pyproject.toml)
 	$(BIN)/ruff check d2lhelpers tests benchmarks notebooks
 	$(BIN)/ruff format --check d2lhelpers tests benchmarks
+	$(BIN)/mypy
+
+# The hooks run the tools of .venv (see .pre-commit-config.yaml), so nothing is fetched.
+hooks: $(STAMP) ## Run ruff, ruff format and nbstripout on every git commit (pre-commit)
+	$(BIN)/pre-commit install
 
 strip: $(STAMP) ## nbstripout: remove outputs, execution counts and widget state from notebooks
 	$(BIN)/nbstripout $(STRIP_ARGS) notebooks/*.ipynb
