@@ -15,6 +15,7 @@ Introduced in 12_attention.ipynb.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 
-def _valid_mask(valid_lens: torch.Tensor, shape: torch.Size, device) -> torch.Tensor:
+def _valid_mask(valid_lens: torch.Tensor, shape: torch.Size, device: torch.device) -> torch.Tensor:
     """(batch, num_queries, num_keys) bool mask, True where key index < valid length."""
     batch, num_queries, num_keys = shape
     if valid_lens.dim() == 1:
@@ -90,7 +91,7 @@ class AdditiveAttention(nn.Module):
     """
 
     def __init__(
-        self, key_size: int, query_size: int, num_hiddens: int, dropout: float, **kwargs
+        self, key_size: int, query_size: int, num_hiddens: int, dropout: float, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.W_k = nn.Linear(key_size, num_hiddens, bias=False)
@@ -121,7 +122,7 @@ class DotProductAttention(nn.Module):
     `attention_weights` (batch, num_queries, num_kv) keeps the last call's weights.
     """
 
-    def __init__(self, dropout: float, **kwargs) -> None:
+    def __init__(self, dropout: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.dropout = nn.Dropout(dropout)
 
@@ -181,7 +182,7 @@ class MultiHeadAttention(nn.Module):
         num_heads: int,
         dropout: float,
         bias: bool = False,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if num_hiddens % num_heads:

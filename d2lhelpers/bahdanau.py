@@ -1,5 +1,6 @@
-"""Bahdanau attention: the decoder interface with attention weights and the
-GRU decoder whose context is an additive-attention pooling of the encoder states.
+"""Bahdanau attention: the GRU decoder whose context is an additive-attention
+pooling of the encoder states. Its interface, `AttentionDecoder`, is in seq2seq.py
+(imported here too, so `from d2lhelpers.bahdanau import AttentionDecoder` works).
 
 The book defines `Seq2SeqAttentionDecoder` in its notebook only; it is here so
 that the benchmark and the tests use the notebook's model.
@@ -8,21 +9,15 @@ Introduced in 12_attention.ipynb.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from .attention import AdditiveAttention
-from .seq2seq import Decoder
+from .seq2seq import AttentionDecoder
 
-__all__ = ["AttentionDecoder", "Seq2SeqAttentionDecoder"]
-
-
-class AttentionDecoder(Decoder):
-    """The decoder interface of this chapter: a decoder that also reports its attention weights."""
-
-    @property
-    def attention_weights(self):
-        raise NotImplementedError
+__all__ = ["Seq2SeqAttentionDecoder"]
 
 
 class Seq2SeqAttentionDecoder(AttentionDecoder):
@@ -43,7 +38,7 @@ class Seq2SeqAttentionDecoder(AttentionDecoder):
         num_hiddens: int,
         num_layers: int,
         dropout: float = 0,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.attention = AdditiveAttention(num_hiddens, num_hiddens, num_hiddens, dropout)
@@ -52,12 +47,19 @@ class Seq2SeqAttentionDecoder(AttentionDecoder):
         self.dense = nn.Linear(num_hiddens, vocab_size)
         self._attention_weights: list[torch.Tensor] = []
 
-    def init_state(self, enc_outputs, enc_valid_lens=None, *args):
+    def init_state(
+        self,
+        enc_outputs: tuple[torch.Tensor, torch.Tensor],
+        enc_valid_lens: torch.Tensor | None = None,
+        *args: Any,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         outputs, hidden_state = enc_outputs
         # (T, batch, H) -> (batch, T, H): keys and values for the attention
         return (outputs.permute(1, 0, 2), hidden_state, enc_valid_lens)
 
-    def forward(self, X: torch.Tensor, state):
+    def forward(
+        self, X: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]]:
         """X: (batch, num_steps) -> output (batch, num_steps, vocab_size), new state."""
         enc_outputs, hidden_state, enc_valid_lens = state
         X = self.embedding(X).permute(1, 0, 2)  # (num_steps, batch, embed_size)

@@ -1,6 +1,10 @@
 """Sequence to sequence: the encoder-decoder interfaces, the GRU seq2seq model,
 the masked loss and BLEU.
 
+The interfaces (`Encoder`, `Decoder`, `AttentionDecoder`, `EncoderDecoder`) live
+here, below every model that implements them (this file, bahdanau.py,
+transformer.py) and the trainers and decoders that drive them.
+
 `Seq2SeqDecoder` feeds the encoder's final top-layer state as the context at
 every decoding step, in training and in prediction alike (the book's decoder
 took the context from its own state, which drifts while predicting one token
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,6 +25,7 @@ from torch import nn
 __all__ = [
     "Encoder",
     "Decoder",
+    "AttentionDecoder",
     "EncoderDecoder",
     "Seq2SeqEncoder",
     "Seq2SeqDecoder",
@@ -32,29 +38,44 @@ __all__ = [
 class Encoder(nn.Module):
     """The encoder interface: a variable-length input to an encoded state."""
 
-    def forward(self, X: torch.Tensor, *args):
+    def forward(self, X: torch.Tensor, *args: Any) -> Any:
         raise NotImplementedError
 
 
 class Decoder(nn.Module):
-    """The decoder interface: `init_state` from the encoder's outputs, then `forward(X, state)`."""
+    """The decoder interface: `init_state` from the encoder's outputs, then `forward(X, state)`.
 
-    def init_state(self, enc_outputs, *args):
+    The state's form is each decoder's own (a tensor, a list, a tuple); `forward`
+    returns (output (batch_size, num_steps, vocab_size), new state).
+    """
+
+    def init_state(self, enc_outputs: Any, *args: Any) -> Any:
         raise NotImplementedError
 
-    def forward(self, X: torch.Tensor, state):
+    def forward(self, X: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        raise NotImplementedError
+
+
+class AttentionDecoder(Decoder):
+    """The decoder interface of the attention chapter: a decoder that also reports
+    its attention weights (of its last call, for plotting). Introduced in 12_attention.ipynb."""
+
+    @property
+    def attention_weights(self) -> Any:
         raise NotImplementedError
 
 
 class EncoderDecoder(nn.Module):
     """An encoder and a decoder: `net(enc_X, dec_X, *args)` returns the decoder's output and state."""
 
-    def __init__(self, encoder: Encoder, decoder: Decoder, **kwargs) -> None:
+    def __init__(self, encoder: Encoder, decoder: Decoder, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
 
-    def forward(self, enc_X: torch.Tensor, dec_X: torch.Tensor, *args):
+    def forward(
+        self, enc_X: torch.Tensor, dec_X: torch.Tensor, *args: Any
+    ) -> tuple[torch.Tensor, Any]:
         enc_outputs = self.encoder(enc_X, *args)
         dec_state = self.decoder.init_state(enc_outputs, *args)
         return self.decoder(dec_X, dec_state)
@@ -75,13 +96,13 @@ class Seq2SeqEncoder(Encoder):
         num_hiddens: int,
         num_layers: int,
         dropout: float = 0,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.embedding = nn.Embedding(vocab_size, embed_size)
         self.rnn = nn.GRU(embed_size, num_hiddens, num_layers, dropout=dropout)
 
-    def forward(self, X: torch.Tensor, *args) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, X: torch.Tensor, *args: Any) -> tuple[torch.Tensor, torch.Tensor]:
         X = self.embedding(X).permute(1, 0, 2)  # (num_steps, batch_size, embed_size)
         output, state = self.rnn(X)
         return output, state
@@ -105,18 +126,22 @@ class Seq2SeqDecoder(Decoder):
         num_hiddens: int,
         num_layers: int,
         dropout: float = 0,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.embedding = nn.Embedding(vocab_size, embed_size)
         self.rnn = nn.GRU(embed_size + num_hiddens, num_hiddens, num_layers, dropout=dropout)
         self.dense = nn.Linear(num_hiddens, vocab_size)
 
-    def init_state(self, enc_outputs, *args) -> list[torch.Tensor]:
+    def init_state(
+        self, enc_outputs: tuple[torch.Tensor, torch.Tensor], *args: Any
+    ) -> list[torch.Tensor]:
         enc_output, hidden_state = enc_outputs
         return [enc_output, hidden_state]
 
-    def forward(self, X: torch.Tensor, state) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(
+        self, X: torch.Tensor, state: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """X: (batch_size, num_steps) -> output (batch_size, num_steps, vocab_size), new state."""
         enc_output, hidden_state = state
         embs = self.embedding(X).permute(1, 0, 2)  # (num_steps, batch_size, embed_size)
@@ -149,7 +174,8 @@ class MaskedSoftmaxCELoss(nn.CrossEntropyLoss):
     Multiply by num_steps / valid_len to get the mean over real tokens.
     """
 
-    def forward(
+    # the book's signature takes valid_len as a third argument: not CrossEntropyLoss's
+    def forward(  # type: ignore[override]
         self, pred: torch.Tensor, label: torch.Tensor, valid_len: torch.Tensor
     ) -> torch.Tensor:
         weights = sequence_mask(torch.ones_like(label, dtype=pred.dtype), valid_len)

@@ -16,13 +16,13 @@ sequence at once. Introduced in 12_attention.ipynb.
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import torch
 from torch import nn
 
 from .attention import MultiHeadAttention, PositionalEncoding
-from .bahdanau import AttentionDecoder
-from .seq2seq import Encoder
+from .seq2seq import AttentionDecoder, Encoder
 
 __all__ = [
     "PositionWiseFFN",
@@ -38,7 +38,7 @@ class PositionWiseFFN(nn.Module):
     """The same two-layer MLP at every position: (batch, n, ffn_num_input) -> (batch, n, ffn_num_outputs)."""
 
     def __init__(
-        self, ffn_num_input: int, ffn_num_hiddens: int, ffn_num_outputs: int, **kwargs
+        self, ffn_num_input: int, ffn_num_hiddens: int, ffn_num_outputs: int, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.dense1 = nn.Linear(ffn_num_input, ffn_num_hiddens)
@@ -52,7 +52,9 @@ class PositionWiseFFN(nn.Module):
 class AddNorm(nn.Module):
     """Residual connection then layer norm: LayerNorm(dropout(Y) + X); X, Y of the same shape."""
 
-    def __init__(self, normalized_shape, dropout: float, **kwargs) -> None:
+    def __init__(
+        self, normalized_shape: int | list[int] | torch.Size, dropout: float, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.dropout = nn.Dropout(dropout)
         self.ln = nn.LayerNorm(normalized_shape)
@@ -73,13 +75,13 @@ class EncoderBlock(nn.Module):
         query_size: int,
         value_size: int,
         num_hiddens: int,
-        norm_shape,
+        norm_shape: int | list[int] | torch.Size,
         ffn_num_input: int,
         ffn_num_hiddens: int,
         num_heads: int,
         dropout: float,
         use_bias: bool = False,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.attention = MultiHeadAttention(
@@ -108,14 +110,14 @@ class TransformerEncoder(Encoder):
         query_size: int,
         value_size: int,
         num_hiddens: int,
-        norm_shape,
+        norm_shape: int | list[int] | torch.Size,
         ffn_num_input: int,
         ffn_num_hiddens: int,
         num_heads: int,
         num_layers: int,
         dropout: float,
         use_bias: bool = False,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.num_hiddens = num_hiddens
@@ -140,12 +142,14 @@ class TransformerEncoder(Encoder):
             )
         self.attention_weights: list[torch.Tensor | None] = [None] * num_layers
 
-    def forward(self, X: torch.Tensor, valid_lens: torch.Tensor | None, *args) -> torch.Tensor:
+    def forward(self, X: torch.Tensor, valid_lens: torch.Tensor | None, *args: Any) -> torch.Tensor:
         # the embedding is scaled up so that it is not drowned by the encoding in [-1, 1]
         X = self.pos_encoding(self.embedding(X) * math.sqrt(self.num_hiddens))
         for i, blk in enumerate(self.blks):
             X = blk(X, valid_lens)
-            self.attention_weights[i] = blk.attention.attention.attention_weights
+            self.attention_weights[i] = cast(
+                EncoderBlock, blk
+            ).attention.attention.attention_weights
         return X
 
 
@@ -171,13 +175,13 @@ class DecoderBlock(nn.Module):
         query_size: int,
         value_size: int,
         num_hiddens: int,
-        norm_shape,
+        norm_shape: int | list[int] | torch.Size,
         ffn_num_input: int,
         ffn_num_hiddens: int,
         num_heads: int,
         dropout: float,
         i: int,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.i = i
@@ -192,7 +196,7 @@ class DecoderBlock(nn.Module):
         self.ffn = PositionWiseFFN(ffn_num_input, ffn_num_hiddens, num_hiddens)
         self.addnorm3 = AddNorm(norm_shape, dropout)
 
-    def forward(self, X: torch.Tensor, state):
+    def forward(self, X: torch.Tensor, state: list) -> tuple[torch.Tensor, list]:
         enc_outputs, enc_valid_lens = state[0], state[1]
         cache = state[2][self.i]
         num_cached = _cached_len(cache)
@@ -228,13 +232,13 @@ class TransformerDecoder(AttentionDecoder):
         query_size: int,
         value_size: int,
         num_hiddens: int,
-        norm_shape,
+        norm_shape: int | list[int] | torch.Size,
         ffn_num_input: int,
         ffn_num_hiddens: int,
         num_heads: int,
         num_layers: int,
         dropout: float,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.num_hiddens = num_hiddens
@@ -263,17 +267,20 @@ class TransformerDecoder(AttentionDecoder):
             [None] * num_layers for _ in range(2)
         ]
 
-    def init_state(self, enc_outputs, enc_valid_lens=None, *args):
+    def init_state(
+        self, enc_outputs: torch.Tensor, enc_valid_lens: torch.Tensor | None = None, *args: Any
+    ) -> list:
         return [enc_outputs, enc_valid_lens, [None] * self.num_layers]
 
-    def forward(self, X: torch.Tensor, state):
+    def forward(self, X: torch.Tensor, state: list) -> tuple[torch.Tensor, list]:
         offset = _cached_len(state[2][0])  # tokens given in earlier calls
         X = self.pos_encoding(self.embedding(X) * math.sqrt(self.num_hiddens), offset)
         self._attention_weights = [[None] * len(self.blks) for _ in range(2)]
         for i, blk in enumerate(self.blks):
             X, state = blk(X, state)
-            self._attention_weights[0][i] = blk.attention1.attention.attention_weights
-            self._attention_weights[1][i] = blk.attention2.attention.attention_weights
+            block = cast(DecoderBlock, blk)
+            self._attention_weights[0][i] = block.attention1.attention.attention_weights
+            self._attention_weights[1][i] = block.attention2.attention.attention_weights
         return self.dense(X), state
 
     @property

@@ -218,3 +218,24 @@ def test_train_seq2seq_lowers_the_loss_on_a_copy_task(capsys):
     assert math.isclose(history["book_loss"][-1] * 5, history["loss"][-1], rel_tol=1e-9)
     assert "per real token" in capsys.readouterr().out
     assert repr(history).count("\n") == 0
+
+
+def test_the_attention_decoder_interface_sits_below_the_models_that_use_it():
+    import ast
+    import inspect
+
+    from d2lhelpers import bahdanau, seq2seq, transformer
+
+    assert d2l.AttentionDecoder is seq2seq.AttentionDecoder is bahdanau.AttentionDecoder
+    assert issubclass(d2l.AttentionDecoder, d2l.Decoder)
+    assert issubclass(d2l.Seq2SeqAttentionDecoder, d2l.AttentionDecoder)
+    assert issubclass(d2l.TransformerDecoder, d2l.AttentionDecoder)
+    # the Transformer takes its interface from seq2seq, not from another model's module
+    imported = {
+        node.module
+        for node in ast.walk(ast.parse(inspect.getsource(transformer)))
+        if isinstance(node, ast.ImportFrom)
+    }
+    assert "bahdanau" not in imported and "seq2seq" in imported
+    with pytest.raises(NotImplementedError):
+        _ = d2l.AttentionDecoder().attention_weights
