@@ -42,14 +42,23 @@ def set_figsize(figsize: tuple[float, float] = (3.5, 2.5)) -> None:
     plt.rcParams["figure.figsize"] = figsize
 
 
-def set_axes(axes: Axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend) -> None:
+def set_axes(
+    axes: Axes,
+    xlabel: str | None,
+    ylabel: str | None,
+    xlim: tuple[float, float] | list[float] | None,
+    ylim: tuple[float, float] | list[float] | None,
+    xscale: str,
+    yscale: str,
+    legend: Sequence[str] | None,
+) -> None:
     """Label, limit and scale one matplotlib axes; add a legend when given."""
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel(ylabel)
+    axes.set_xlabel("" if xlabel is None else xlabel)  # what matplotlib makes of None
+    axes.set_ylabel("" if ylabel is None else ylabel)
     axes.set_xscale(xscale)
     axes.set_yscale(yscale)
-    axes.set_xlim(xlim)
-    axes.set_ylim(ylim)
+    axes.set_xlim(None if xlim is None else (xlim[0], xlim[1]))  # None: keep autoscaling
+    axes.set_ylim(None if ylim is None else (ylim[0], ylim[1]))
     if legend:
         axes.legend(legend)
     axes.grid()
@@ -69,13 +78,13 @@ def _has_one_axis(X: Any) -> bool:
 
 
 def plot(
-    X,
-    Y=None,
+    X: Any,
+    Y: Any = None,
     xlabel: str | None = None,
     ylabel: str | None = None,
     legend: Sequence[str] | None = None,
-    xlim=None,
-    ylim=None,
+    xlim: tuple[float, float] | list[float] | None = None,
+    ylim: tuple[float, float] | list[float] | None = None,
     xscale: str = "linear",
     yscale: str = "linear",
     fmts: Sequence[str] = DEFAULT_FMTS,
@@ -119,7 +128,13 @@ def _cycle(fmts: Sequence[str], n: int) -> list[str]:
     return [fmts[i % len(fmts)] for i in range(n)]
 
 
-def show_images(imgs, num_rows: int, num_cols: int, titles=None, scale: float = 1.5) -> np.ndarray:
+def show_images(
+    imgs: Any,
+    num_rows: int,
+    num_cols: int,
+    titles: Sequence[str] | None = None,
+    scale: float = 1.5,
+) -> np.ndarray:
     """Show a grid of images and return the array of axes.
 
     imgs: (n, H, W) or (n, H, W, C) tensor/array, or a list of such images or PIL
@@ -146,10 +161,10 @@ def show_images(imgs, num_rows: int, num_cols: int, titles=None, scale: float = 
 
 
 def show_heatmaps(
-    matrices,
+    matrices: Any,
     xlabel: str,
     ylabel: str,
-    titles=None,
+    titles: Sequence[str] | None = None,
     figsize: tuple[float, float] = (2.5, 2.5),
     cmap: str = "Reds",
 ) -> np.ndarray:
@@ -177,5 +192,6 @@ def show_heatmaps(
                 ax.set_ylabel(ylabel)
             if titles:
                 ax.set_title(titles[j])
-    fig.colorbar(pcm, ax=axes, shrink=0.6)
+    if pcm is not None:  # None only for an empty grid
+        fig.colorbar(pcm, ax=axes, shrink=0.6)
     return axes
