@@ -75,8 +75,8 @@ def show_list_len_pair_hist(
 ) -> Axes:
     """Histogram of the lengths of two lists of sequences, side by side; returns the axes.
 
-    Draws on a new 3.5 x 2.5 inch figure (the book's `set_figsize()` default) without
-    changing `plt.rcParams`, as the book's version does.
+    Draws on a new 3.5 x 2.5 inch figure (the book's `set_figsize()` default); the
+    book's version sets that size in `plt.rcParams`, for every later figure too.
     """
     _, ax = plt.subplots(figsize=(3.5, 2.5))
     _, _, bars = ax.hist([[len(l) for l in xlist], [len(l) for l in ylist]])

@@ -29,11 +29,13 @@ DEFAULT_FMTS = ("-", "m--", "g-.", "r:")
 
 
 def use_svg_display() -> None:
-    """Render inline figures as SVG (sharper in JupyterLab). No-op outside IPython."""
-    try:
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
-    except ImportError:  # pragma: no cover - matplotlib-inline is a dependency
+    """Render inline figures as SVG (sharper in JupyterLab). Does nothing outside IPython."""
+    from IPython import get_ipython
+
+    if get_ipython() is None:  # matplotlib-inline would create an IPython shell for the process
         return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
     set_matplotlib_formats("svg")
 
 

@@ -69,3 +69,22 @@ def test_show_heatmaps_shape_check():
     assert axes.shape == (2, 3)
     with pytest.raises(ValueError, match="4-D"):
         d2l.show_heatmaps(torch.rand(4, 5), "k", "q")
+
+
+def test_use_svg_display_outside_ipython_changes_nothing():
+    """matplotlib-inline's set_matplotlib_formats creates an IPython shell for the whole
+    process when there is none; after that every helper would think it runs in Jupyter."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, matplotlib\n"
+        "from IPython import get_ipython\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "import d2lhelpers as d2l\n"
+        "hook, rc = sys.displayhook, dict(matplotlib.rcParams)\n"
+        "d2l.use_svg_display()\n"
+        "assert get_ipython() is None and not InteractiveShell.initialized()\n"
+        "assert sys.displayhook is hook and dict(matplotlib.rcParams) == rc\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
