@@ -45,6 +45,7 @@ test: $(STAMP) ## Everything CI runs: test-fast, every notebook under nbval, the
 	$(MAKE) test-fast
 	$(MAKE) test-notebooks
 	$(MAKE) test-browser
+	$(MAKE) test-site
 
 test-fast: $(STAMP) ## Lint and unit tests, no notebooks and no browser (contributors, minutes)
 	$(MAKE) lint
@@ -60,6 +61,25 @@ test-notebooks: $(STAMP) ## Run every notebook top to bottom in quick mode (inst
 # Headless Chromium (Debian's `chromium`) drives JupyterLab and Notebook 7; see tests/browser.
 test-browser: $(STAMP) ## Run notebooks in JupyterLab in headless Chromium, check plots and widgets
 	$(BIN)/python -m pytest -m browser -p no:cacheprovider tests/browser
+
+# The course website (site/: Sphinx, myst-nb, sphinx-book-theme): every notebook executed
+# once and cached per notebook in _build/cache/<mode>, the pages in _build/site. From an empty
+# cache the default mode takes about an hour on 2 cores; QUICK=1 builds the same pages from
+# quick-mode runs in minutes (CI). Its tools are the `site` extra (Sphinx 9: Python >= 3.11).
+SITE_STAMP := $(VENV)/.installed-site
+.PHONY: site test-site
+
+$(SITE_STAMP): $(STAMP) pyproject.toml
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11) and "make site needs Python >= 3.11 (Sphinx 9); .venv has " + sys.version.split()[0] + ": make clean, then make site PYTHON=python3.11")'
+	$(BIN)/python -m pip install -e '.[lab,dev,site]'
+	touch $(SITE_STAMP)
+
+site: $(SITE_STAMP) ## Build the course website in _build/site (cached runs; QUICK=1: quick mode, minutes)
+	$(BIN)/python site/build_site.py $(if $(filter 1,$(QUICK)),--quick,)
+
+test-site: $(SITE_STAMP) ## Build the quick-mode website and check its pages in headless Chromium
+	$(MAKE) site QUICK=1
+	D2L_SITE_DIR=_build/site $(BIN)/python -m pytest -m browser -p no:cacheprovider tests/browser/test_site.py
 
 lint: $(STAMP) ## ruff check and format check, mypy on d2lhelpers (settings in pyproject.toml)
 	$(BIN)/ruff check d2lhelpers tests benchmarks notebooks
