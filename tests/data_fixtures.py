@@ -122,3 +122,26 @@ def write_text(path: Path, text: str = TEXT) -> str:
     """Write `text` as utf-8 and return its SHA-1."""
     path.write_text(text, encoding="utf-8")
     return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+# English-French pairs in fra.txt's form (English, tab, French, one pair a line), with
+# the file's narrow no-break spaces before ! and ?, and a repeated word or two per side
+# so that min_freq=2 keeps some.
+FRA = (
+    "Go.\tVa !\n"
+    "Hi.\tSalut !\n"
+    "Run!\tCours\u202f!\n"
+    "Run!\tCourez\u202f!\n"
+    "Who?\tQui ?\n"
+    "I see.\tJe vois.\n"
+    "I try.\tJ'essaye.\n"
+    "I won!\tJ'ai gagn\u00e9\u202f!\n"
+    "Be calm.\tSois calme.\n"
+    "Be fair.\tSois juste.\n"
+)
+
+
+def write_fra_eng(mirror: Path, text: str = FRA) -> None:
+    """`mirror/fra-eng/fra.txt`: an extracted fra-eng archive, found in a file:// mirror."""
+    (mirror / "fra-eng").mkdir(parents=True, exist_ok=True)
+    (mirror / "fra-eng" / "fra.txt").write_text(text, encoding="utf-8")
