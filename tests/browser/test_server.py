@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import time
 import urllib.request
 from pathlib import Path
 
@@ -28,10 +30,19 @@ def _run_in_kernel(connection_file: Path, code: str) -> str:
     client.start_channels()
     printed: list[str] = []
     try:
-        client.wait_for_ready(timeout=60)
+        # Ask until the kernel answers: on a loaded machine it starts slowly, and the client's own
+        # wait_for_ready takes a missed heartbeat during start-up for a dead kernel.
+        deadline = time.monotonic() + 120
+        while True:
+            msg_id = client.kernel_info()
+            try:
+                if client.get_shell_msg(timeout=5)["parent_header"].get("msg_id") == msg_id:
+                    break
+            except queue.Empty:
+                assert time.monotonic() < deadline, "the kernel did not answer in 120 s"
         reply = client.execute_interactive(
             code,
-            timeout=60,
+            timeout=120,
             output_hook=lambda msg: printed.append(msg["content"].get("text", "")),
         )
     finally:
