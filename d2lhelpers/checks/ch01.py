@@ -22,13 +22,16 @@ def _relations(X: torch.Tensor, Y: torch.Tensor) -> tuple[int, int, int]:
 
 
 def _small_ints(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two tensors of one random shape with values 0..3, so ties are common."""
-    ndim = int(torch.randint(1, 4, (), generator=gen))
-    shape = tuple(int(d) for d in torch.randint(2, 6, (ndim,), generator=gen))
-    return (
-        torch.randint(0, 4, shape, generator=gen).float(),
-        torch.randint(0, 4, shape, generator=gen).float(),
-    )
+    """Two tensors of one random shape with values 0..3: some ties, and more of one
+    strict relation than of the other (so swapped or non-strict counts never pass)."""
+    while True:
+        ndim = int(torch.randint(1, 4, (), generator=gen))
+        shape = tuple(int(d) for d in torch.randint(2, 6, (ndim,), generator=gen))
+        X = torch.randint(0, 4, shape, generator=gen).float()
+        Y = torch.randint(0, 4, shape, generator=gen).float()
+        less, equal, greater = _relations(X, Y)
+        if equal > 0 and less != greater:
+            return X, Y
 
 
 exercise("01.1", "比较运算 X < Y、X > Y，数一数各有多少个 True")(
