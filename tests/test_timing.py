@@ -1,3 +1,4 @@
+import functools
 import time
 
 import pytest
@@ -37,8 +38,12 @@ def test_empty_timer_average_is_zero():
 
 @pytest.fixture
 def waits(monkeypatch):
-    """Every accelerator's synchronize replaced by a recorder: (backend, device) per call."""
+    """A machine with CUDA (initialised) and MPS, whose synchronize calls are recorded."""
     calls = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    available = functools.wraps(torch.backends.mps.is_available)(lambda: True)  # dynamo reads
+    monkeypatch.setattr(torch.backends.mps, "is_available", available)  # its __wrapped__
     monkeypatch.setattr(
         torch.cuda, "synchronize", lambda device=None: calls.append(("cuda", device))
     )
