@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -84,7 +84,7 @@ def _keep_state(block: nn.Module) -> Iterator[None]:
                 v.copy_(value)  # a buffer it updated in place
 
 
-def checkpointed_forward(net: nn.Sequential, X: torch.Tensor) -> torch.Tensor:
+def checkpointed_forward(net: nn.Module, X: torch.Tensor) -> torch.Tensor:
     """`net(X)` where each block of `net` keeps only its input for the backward pass.
 
     net: an `nn.Sequential`; its blocks run in order (a block listed twice runs
@@ -103,10 +103,12 @@ def checkpointed_forward(net: nn.Sequential, X: torch.Tensor) -> torch.Tensor:
     if not torch.is_grad_enabled():
         return net(X)
     for block in net:  # iterating a Sequential does not skip a block that appears twice
-        X = checkpoint(
-            block,
-            X,
-            use_reentrant=False,
-            context_fn=lambda block=block: (contextlib.nullcontext(), _keep_state(block)),
-        )
+        X = checkpoint(block, X, use_reentrant=False, context_fn=_contexts(block))
     return X
+
+
+def _contexts(
+    block: nn.Module,
+) -> Callable[[], tuple[contextlib.AbstractContextManager, contextlib.AbstractContextManager]]:
+    """checkpoint's context_fn: nothing around the forward pass, `_keep_state` around its rerun."""
+    return lambda: (contextlib.nullcontext(), _keep_state(block))

@@ -11,8 +11,10 @@ Introduced in 05_linear_networks.ipynb; used by every trainer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from .plotting import DEFAULT_FMTS, set_axes
 
@@ -39,8 +41,8 @@ class Animator:
         xlabel: str | None = None,
         ylabel: str | None = None,
         legend: Sequence[str] | None = None,
-        xlim=None,
-        ylim=None,
+        xlim: tuple[float, float] | list[float] | None = None,
+        ylim: tuple[float, float] | list[float] | None = None,
         xscale: str = "linear",
         yscale: str = "linear",
         fmts: Sequence[str] = DEFAULT_FMTS,
@@ -54,9 +56,9 @@ class Animator:
         self._layout = (nrows, ncols, figsize)
         self.X: list[list[float]] = []
         self.Y: list[list[float]] = []
-        self.fig = None
-        self.axes = None
-        self._handle = None
+        self.fig: Figure | None = None
+        self.axes: Any = None  # the figure's axes, flattened (nrows * ncols,)
+        self._handle: Any = None
 
     def _ensure_figure(self) -> None:
         if self.fig is not None:
@@ -68,25 +70,25 @@ class Animator:
         # it a second time at the end of the cell; we display it ourselves.
         plt.close(self.fig)
 
-    def add(self, x, y) -> None:
+    def add(
+        self, x: float | Sequence[float | None], y: float | None | Sequence[float | None]
+    ) -> None:
         """Append one point per line: `y` is a number or a sequence of numbers.
 
         `x` is one number shared by every line, or a sequence with one per line.
         A `None` in `y` leaves that line without a point at this x.
         """
-        if not hasattr(y, "__len__"):
-            y = [y]
-        n = len(y)
-        if not hasattr(x, "__len__"):
-            x = [x] * n
-        if len(x) != n:
-            raise ValueError(f"Animator.add got {len(x)} x values for {n} y values")
+        ys: list[Any] = list(cast(Sequence, y)) if hasattr(y, "__len__") else [y]
+        n = len(ys)
+        xs: list[Any] = list(cast(Sequence, x)) if hasattr(x, "__len__") else [x] * n
+        if len(xs) != n:
+            raise ValueError(f"Animator.add got {len(xs)} x values for {n} y values")
         if not self.X:
             self.X = [[] for _ in range(n)]
             self.Y = [[] for _ in range(n)]
         if n != len(self.Y):
             raise ValueError(f"Animator.add got {n} y values, but earlier calls had {len(self.Y)}")
-        for i, (a, b) in enumerate(zip(x, y, strict=True)):
+        for i, (a, b) in enumerate(zip(xs, ys, strict=True)):
             if a is not None and b is not None:
                 self.X[i].append(float(a))
                 self.Y[i].append(float(b))

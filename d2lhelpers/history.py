@@ -9,6 +9,8 @@ Introduced in 05_linear_networks.ipynb; returned by every chapter trainer.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["History"]
 
 
@@ -39,5 +41,5 @@ class History(dict):
         parts = [head, ", ".join(last), ", ".join(runs)]
         return f"History({'; '.join(part for part in parts if part)})"
 
-    def _repr_pretty_(self, p, cycle: bool) -> None:  # IPython: same one line
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython: same one line
         p.text(repr(self))
