@@ -23,7 +23,6 @@ from .attention import masked_softmax as masked_softmax
 from .attention import transpose_output as transpose_output
 from .attention import transpose_qkv as transpose_qkv
 from .bahdanau import Seq2SeqAttentionDecoder as Seq2SeqAttentionDecoder
-from .beam_search import predict_seq2seq_beam as predict_seq2seq_beam
 from .checks import check as check
 from .checks import exercises as exercises
 from .checks import progress as progress
@@ -49,6 +48,8 @@ from .data import load_data_fashion_mnist as load_data_fashion_mnist
 from .data import load_fashion_mnist_arrays as load_fashion_mnist_arrays
 from .data import synthetic_data as synthetic_data
 from .data import torchvision_fashion_mnist_root as torchvision_fashion_mnist_root
+from .decoding import predict_seq2seq as predict_seq2seq
+from .decoding import predict_seq2seq_beam as predict_seq2seq_beam
 from .detection import assign_anchor_to_bbox as assign_anchor_to_bbox
 from .detection import batched_nms as batched_nms
 from .detection import bbox_to_rect as bbox_to_rect
@@ -67,6 +68,7 @@ from .devices import gpu as gpu
 from .devices import num_gpus as num_gpus
 from .devices import try_all_gpus as try_all_gpus
 from .devices import try_gpu as try_gpu
+from .gradients import grad_clipping as grad_clipping
 from .history import History as History
 from .linear import linreg as linreg
 from .linear import sgd as sgd
@@ -133,10 +135,8 @@ from .text import tokenize as tokenize
 from .timing import Timer as Timer
 from .train_cnn import train_ch6 as train_ch6
 from .train_rnn import evaluate_perplexity as evaluate_perplexity
-from .train_rnn import grad_clipping as grad_clipping
 from .train_rnn import train_ch8 as train_ch8
 from .train_rnn import train_epoch_ch8 as train_epoch_ch8
-from .train_seq2seq import predict_seq2seq as predict_seq2seq
 from .train_seq2seq import train_seq2seq as train_seq2seq
 from .train_vision import train_batch_ch13 as train_batch_ch13
 from .train_vision import train_ch13 as train_ch13
@@ -166,12 +166,13 @@ __all__ = [
         "animator",
         "attention",
         "bahdanau",
-        "beam_search",
         "classification",
         "cnn",
         "data",
+        "decoding",
         "detection",
         "devices",
+        "gradients",
         "history",
         "linear",
         "memory",
