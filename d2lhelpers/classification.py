@@ -13,12 +13,11 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from ._trainer import epoch_animator, loss_sum, new_history, print_summary, record
+from ._reporting import Report, accuracy_line, loss_sum, no_batches
 from .data.fashion_mnist import get_fashion_mnist_labels
 from .history import History
 from .metrics import Accumulator, accuracy, eval_mode, evaluate_accuracy
 from .plotting import show_images
-from .quick import quick_epochs
 
 __all__ = ["train_epoch_ch3", "train_ch3", "predict_ch3"]
 
@@ -34,7 +33,8 @@ def train_epoch_ch3(
     updater: a `torch.optim.Optimizer` (the loss is averaged, `mean().backward()`),
     or the book's function of the batch size such as `lambda n: sgd(params, lr, n)`
     (the loss is summed, `sum().backward()`, and the updater divides by n).
-    X: (batch_size, ...) inputs, y: (batch_size,) labels.
+    X: (batch_size, ...) inputs, y: (batch_size,) labels. A `train_iter` that
+    gives no batch is an error (ValueError) rather than a division by zero.
     """
     if isinstance(net, nn.Module):
         net.train()
@@ -50,6 +50,8 @@ def train_epoch_ch3(
             l.sum().backward()
             updater(X.shape[0])
         metric.add(loss_sum(l.detach(), y.numel()), accuracy(y_hat.detach(), y), y.numel())
+    if not metric[2]:
+        raise no_batches("train_iter")
     return metric[0] / metric[2], metric[1] / metric[2]
 
 
@@ -63,21 +65,20 @@ def train_ch3(
 ) -> History:
     """Train a classifier, drawing train loss, train acc and test acc per epoch.
 
-    In quick mode the number of epochs is capped (see `quick_epochs`).
-    Prints `loss 0.447, train acc 0.848, test acc 0.829` and returns a `History`
-    with 'train_loss', 'train_acc' and 'test_acc', one value per epoch (its repr
-    is one line, so a cell ending with this call shows no list of numbers).
+    In quick mode the number of epochs is capped (see `quick_epochs`) and the
+    printed line says so. Prints `loss 0.447, train acc 0.848, test acc 0.829`
+    and returns a `History` with 'train_loss', 'train_acc' and 'test_acc', one
+    value per epoch (its repr is one line, so a cell ending with this call shows
+    no list of numbers). num_epochs must be at least 1.
     """
-    epochs = quick_epochs(num_epochs)
-    animator = epoch_animator(epochs)
-    history = new_history()
-    for epoch in range(epochs):
+    report = Report(num_epochs, ["train loss", "train acc", "test acc"])
+    for epoch in range(report.epochs):
         train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater)
         test_acc = evaluate_accuracy(net, test_iter)
-        record(history, train_loss, train_acc, test_acc)
-        animator.add(epoch + 1, (train_loss, train_acc, test_acc))
-    print_summary(history, num_epochs)
-    return history
+        report.record(train_loss=train_loss, train_acc=train_acc, test_acc=test_acc)
+        if report.epoch_due(epoch):
+            report.plot(epoch + 1, (train_loss, train_acc, test_acc))
+    return report.close(accuracy_line(report.history))
 
 
 def predict_ch3(net: Callable | nn.Module, test_iter: Iterable, n: int = 6) -> None:
@@ -86,7 +87,10 @@ def predict_ch3(net: Callable | nn.Module, test_iter: Iterable, n: int = 6) -> N
     As in the book it returns nothing; the labels are the axes' titles
     (`"true\npredicted"`).
     """
-    X, y = next(iter(test_iter))
+    batch = next(iter(test_iter), None)
+    if batch is None:
+        raise no_batches("test_iter")
+    X, y = batch
     with eval_mode(net):
         preds = get_fashion_mnist_labels(net(X).argmax(dim=1))
     trues = get_fashion_mnist_labels(y)

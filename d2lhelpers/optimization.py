@@ -19,13 +19,12 @@ from matplotlib.axes import Axes
 from torch import nn
 from torch.utils import data
 
-from .animator import Animator
+from ._reporting import Report, no_batches
 from .data import download, load_array
 from .linear import linreg, squared_loss
 from .metrics import eval_mode, evaluate_loss
 from .plotting import plt
-from .quick import is_quick, quick_epochs
-from .timing import Timer
+from .quick import is_quick
 
 __all__ = [
     "annotate",
@@ -61,7 +60,7 @@ class Trajectory(list):
         (a1, a2), (b1, b2) = self[0], self[-1]
         return f"Trajectory({len(self)} points, ({a1:g}, {a2:g}) -> ({b1:f}, {b2:f}))"
 
-    def _repr_pretty_(self, p, cycle: bool) -> None:  # IPython: same one line
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython: same one line
         p.text(repr(self))
 
 
@@ -115,8 +114,8 @@ def get_data_ch11(batch_size: int = 10, n: int = 1500) -> tuple[data.DataLoader,
     feature_dim 5. Quick mode uses the same rows: the data are small, and the
     trainers' epoch cap is what saves time.
     """
-    table = np.genfromtxt(download("airfoil"), dtype=np.float32, delimiter="\t")
-    table = torch.from_numpy((table - table.mean(axis=0)) / table.std(axis=0))
+    raw = np.genfromtxt(download("airfoil"), dtype=np.float32, delimiter="\t")
+    table = torch.from_numpy((raw - raw.mean(axis=0)) / raw.std(axis=0))
     data_iter = load_array((table[:n, :-1], table[:n, -1]), batch_size, is_train=True)
     return data_iter, table.shape[1] - 1
 
@@ -129,6 +128,10 @@ class LossCurve(tuple):
     (the plot's x values), `.examples` (examples seen at each evaluation) and
     `.sec_per_epoch`. The repr is one line.
     """
+
+    epochs: list[float]
+    examples: list[int]
+    sec_per_epoch: float
 
     def __new__(
         cls,
@@ -158,7 +161,7 @@ class LossCurve(tuple):
             f"LossCurve({len(self.losses)} points, loss {last}, {self.sec_per_epoch:.3f} sec/epoch)"
         )
 
-    def _repr_pretty_(self, p, cycle: bool) -> None:  # IPython: same one line
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython: same one line
         p.text(repr(self))
 
 
@@ -169,8 +172,12 @@ def _num_examples(data_iter: Iterable) -> int | None:
 
 def _feature_dim(data_iter: Iterable) -> int:
     dataset = getattr(data_iter, "dataset", None)
-    X0 = dataset[0][0] if dataset is not None else next(iter(data_iter))[0][0]
-    return X0.numel()
+    if dataset is not None:
+        return dataset[0][0].numel()
+    batch = next(iter(data_iter), None)
+    if batch is None:
+        raise no_batches("data_iter")
+    return batch[0][0].numel()
 
 
 def _full_loss(net: Callable, data_iter: Iterable, loss: Callable) -> float:
@@ -184,35 +191,52 @@ def _full_loss(net: Callable, data_iter: Iterable, loss: Callable) -> float:
     return evaluate_loss(net, data_iter, loss)
 
 
-def _fit(step: Callable, net: Callable, loss: Callable, data_iter: Iterable, num_epochs: int,
-         scale: float) -> LossCurve:  # fmt: skip
+Step = Callable[[torch.Tensor, torch.Tensor], None]
+
+
+def _fit(
+    step: Step, net: Callable, loss: Callable, data_iter: Iterable, num_epochs: int, scale: float
+) -> LossCurve:
     """The loop both trainers share: `step(X, y)` updates; evaluate every 200 examples.
 
-    Quick mode evaluates every 600 examples: the same training, a third of the
-    evaluations and live-plot redraws (which cost more than the training itself).
+    The loss on the whole data set is plotted every 200 examples as in the book,
+    and once more at the end when the run stopped between two evaluations.
+    Quick mode caps the epochs at 2 and evaluates every 600 examples: the same
+    training, a third of the evaluations and live-plot redraws (which cost more
+    than the training itself).
     """
-    animator = Animator(xlabel="epoch", ylabel="loss", xlim=[0, num_epochs], ylim=[0.22, 0.35])
+    report = Report(num_epochs, ylabel="loss", xstart=0, ylim=[0.22, 0.35])
     num_examples = _num_examples(data_iter)
     eval_every = QUICK_EVAL_EVERY if is_quick() else EVAL_EVERY
-    n, timer, examples = 0, Timer(), []
-    for _ in range(num_epochs):
+    n, examples = 0, []
+
+    def evaluate(batch_size: int) -> None:
+        # the book's x value n / X.shape[0] / len(data_iter) assumes full batches
+        epoch = n / num_examples if num_examples else n / batch_size / len(data_iter)  # type: ignore[arg-type]
+        report.plot(epoch, (_full_loss(net, data_iter, loss) * scale,))
+        examples.append(n)
+
+    report.timer.start()
+    for epoch in range(report.epochs):
+        seen = n
         for X, y in data_iter:
             step(X, y)
             n += X.shape[0]
             if n % eval_every == 0:
-                timer.stop()
-                # the book's x value n / X.shape[0] / len(data_iter) assumes full batches
-                epoch = n / num_examples if num_examples else n / X.shape[0] / len(data_iter)
-                animator.add(epoch, (_full_loss(net, data_iter, loss) * scale,))
-                examples.append(n)
-                timer.start()
-    timer.stop()
-    sec_per_epoch = timer.sum() / max(num_epochs, 1)
-    losses = animator.Y[0] if animator.Y else []
-    last = f"{losses[-1]:.3f}" if losses else "-"
-    print(f"loss: {last}, {sec_per_epoch:.3f} sec/epoch")
-    epochs = animator.X[0] if animator.X else []
-    return LossCurve(timer.cumsum()[: len(losses)], losses, epochs, examples, sec_per_epoch)
+                report.timer.stop()
+                evaluate(X.shape[0])
+                report.timer.start()
+        report.trained_on(n - seen, epoch, "data_iter")
+    report.timer.stop()
+    if not examples or examples[-1] != n:
+        evaluate(X.shape[0])
+    sec_per_epoch = report.timer.sum() / report.epochs
+    losses = report.animator.Y[0]
+    report.close(f"loss: {losses[-1]:.3f}, {sec_per_epoch:.3f} sec/epoch")
+    cumulative = report.timer.cumsum()
+    return LossCurve(
+        cumulative[: len(losses)], losses, report.animator.X[0], examples, sec_per_epoch
+    )
 
 
 def train_ch11(
@@ -227,8 +251,9 @@ def train_ch11(
 
     w (feature_dim, 1) ~ N(0, 0.01^2), b (1,) = 0; the loss is the batch mean of
     `squared_loss`. `trainer_fn([w, b], states, hyperparams)` updates the
-    parameters in place and zeroes their gradients. Every 200 examples the loss
-    on the whole data set is added to the live plot. Prints
+    parameters in place and zeroes their gradients. Every 200 examples (and at
+    the end, if the run stops between two) the loss on the whole data set is
+    added to the live plot. Prints
     `loss: 0.243, 0.013 sec/epoch` (training time only) and returns a `LossCurve`.
     Quick mode runs at most 2 epochs and evaluates every 600 examples.
     """
@@ -243,7 +268,7 @@ def train_ch11(
         l.backward()
         trainer_fn([w, b], states, hyperparams)
 
-    return _fit(step, net, squared_loss, data_iter, quick_epochs(num_epochs), 1.0)
+    return _fit(step, net, squared_loss, data_iter, num_epochs, 1.0)
 
 
 def train_concise_ch11(
@@ -260,8 +285,9 @@ def train_concise_ch11(
     same squared loss as `train_ch11`'s. Prints and returns as `train_ch11` does.
     Quick mode runs at most 2 epochs and evaluates every 600 examples.
     """
-    net = nn.Sequential(nn.Linear(_feature_dim(data_iter), 1))  # the book hard-codes 5
-    nn.init.normal_(net[0].weight, std=0.01)
+    linear = nn.Linear(_feature_dim(data_iter), 1)  # the book hard-codes 5
+    net = nn.Sequential(linear)
+    nn.init.normal_(linear.weight, std=0.01)
     optimizer = trainer_fn(net.parameters(), **hyperparams)
     loss = nn.MSELoss(reduction="none")
 
@@ -273,4 +299,4 @@ def train_concise_ch11(
         optimizer.step()
 
     # MSELoss has no factor 1/2: halve it to compare with squared_loss
-    return _fit(step, net, loss, data_iter, quick_epochs(num_epochs), 0.5)
+    return _fit(step, net, loss, data_iter, num_epochs, 0.5)

@@ -14,17 +14,17 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from ._trainer import epoch_animator, finish, loss_sum, new_history, record
+from ._reporting import Report, accuracy_line, loss_sum
 from .devices import try_all_gpus
 from .history import History
 from .metrics import Accumulator, accuracy, evaluate_accuracy_gpu
-from .quick import quick_epochs
-from .timing import Timer
 
 __all__ = ["train_batch_ch13", "train_ch13"]
 
 
-def _to(X: torch.Tensor | list[torch.Tensor], device: torch.device):
+def _to(
+    X: torch.Tensor | list[torch.Tensor], device: torch.device
+) -> torch.Tensor | list[torch.Tensor]:
     return [x.to(device) for x in X] if isinstance(X, list) else X.to(device)
 
 
@@ -76,42 +76,36 @@ def train_ch13(
     Batches are X: (batch_size, ...) and y: (batch_size,). devices: a list of
     devices, by default `d2l.try_all_gpus()` evaluated now (the CPU when there is
     no accelerator); with several GPUs the batch is split by `nn.DataParallel`.
-    Draws train loss/acc five times per epoch (once per epoch for more than 10
-    epochs) and test acc per epoch, prints
+    Draws train loss/acc five times per epoch and test acc per epoch (one point
+    per plotted epoch in runs of 20 epochs or more), prints
     `loss 0.173, train acc 0.941, test acc 0.854` and `N examples/sec on cpu`,
     where N counts the time of the training steps only, as the book does.
     Returns a `History` with per-epoch 'train_loss', 'train_acc', 'test_acc',
-    and 'examples_per_sec', 'wall_time' (seconds, all included) and 'device'.
+    and 'examples_per_sec', 'seconds' (training steps), 'wall_time' (seconds,
+    all included) and 'device'.
     """
-    devices = [torch.device(d) for d in (try_all_gpus() if devices is None else devices)]
-    if not devices:
+    devs = [torch.device(d) for d in (try_all_gpus() if devices is None else devices)]
+    if not devs:
         raise ValueError("devices is empty; pass e.g. [torch.device('cpu')]")
-    if len(train_iter) == 0:
+    if len(train_iter) == 0:  # type: ignore[arg-type]
         raise ValueError("train_iter has no batches; check the data loader")
-    epochs = quick_epochs(num_epochs)
-    model = _place(net, devices)
-    animator = epoch_animator(epochs)
-    history = new_history()
-    timer, wall, num_batches, num_examples = Timer(), Timer(), len(train_iter), 0
-    # the book's five points per epoch; one per epoch for long runs, so the plot stays cheap
-    every = max(1, num_batches // 5) if epochs <= 10 else num_batches
-    wall.start()
-    for epoch in range(epochs):
-        # sum of losses, correct predictions, examples, predictions
-        metric = Accumulator(4)
+    report = Report(num_epochs, ["train loss", "train acc", "test acc"], device=devs)
+    model = _place(net, devs)
+    num_batches = len(train_iter)  # type: ignore[arg-type]
+    for epoch in range(report.epochs):
+        metric = Accumulator(4)  # sum of losses, correct predictions, examples, predictions
         for i, (features, labels) in enumerate(train_iter):
-            timer.start()
-            l, acc = train_batch_ch13(model, features, labels, loss, trainer, devices)
+            report.timer.start()
+            l, acc = train_batch_ch13(model, features, labels, loss, trainer, devs)
             metric.add(l, acc, labels.shape[0], labels.numel())
-            timer.stop()
-            if (i + 1) % every == 0 or i == num_batches - 1:
-                animator.add(
-                    epoch + (i + 1) / num_batches,
-                    (metric[0] / metric[2], metric[1] / metric[3], None),
-                )
-        test_acc = evaluate_accuracy_gpu(model, test_iter, devices[0])
-        animator.add(epoch + 1, (None, None, test_acc))
-        record(history, metric[0] / metric[2], metric[1] / metric[3], test_acc)
-        num_examples += metric[2]
-    finish(history, num_epochs, num_examples, timer, wall, ", ".join(str(d) for d in devices))
-    return history
+            report.timer.stop()
+            train_l, train_acc = metric[0] / metric[2], metric[1] / metric[3]
+            if report.batch_due(epoch, i, num_batches):
+                report.plot(epoch + (i + 1) / num_batches, (train_l, train_acc, None))
+        report.trained_on(metric[2], epoch)
+        test_acc = evaluate_accuracy_gpu(model, test_iter, devs[0])
+        report.record(train_loss=train_l, train_acc=train_acc, test_acc=test_acc)
+        if report.epoch_due(epoch):
+            report.plot(epoch + 1, (None, None, test_acc))
+    throughput = report.finish("examples", ", ".join(str(d) for d in devs))
+    return report.close(accuracy_line(report.history), throughput)

@@ -180,22 +180,3 @@ def test_train_ch13_refuses_empty_inputs():
         d2l.train_ch13(net, [], [], nn.CrossEntropyLoss(), trainer, 1, ["cpu"])
     with pytest.raises(ValueError, match="devices is empty"):
         d2l.train_ch13(net, [(torch.rand(2, 2), torch.tensor([0, 1]))], [], None, trainer, 1, [])
-
-
-def test_five_training_points_per_epoch_and_one_for_long_runs(monkeypatch):
-    animators = []
-
-    def recording_animator(epochs):
-        animators.append(d2l.Animator(legend=["train loss", "train acc", "test acc"]))
-        return animators[-1]
-
-    monkeypatch.setattr(train_vision, "epoch_animator", recording_animator)
-    X, y = _tiny_images(40)
-    batches = [(X[i : i + 4], y[i : i + 4]) for i in range(0, 40, 4)]  # 10 batches
-    loss = nn.CrossEntropyLoss(reduction="none")
-    for num_epochs, train_points in [(3, 15), (12, 12)]:
-        net = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
-        trainer = torch.optim.SGD(net.parameters(), lr=0.1)
-        d2l.train_ch13(net, batches, batches[:1], loss, trainer, num_epochs, ["cpu"])
-        train_loss, _, test_acc = animators[-1].X
-        assert len(train_loss) == train_points and len(test_acc) == num_epochs
