@@ -185,7 +185,15 @@ def grade_one(path: Path, *, quick: bool, cell_timeout: int) -> list[list[str]]:
 
 def _run_child(path: Path, quick: bool, timeout: int, cell_timeout: int) -> list[list[str]]:
     """grade_one in a child process with its own session, killed whole after `timeout`."""
-    cmd = [sys.executable, "-m", __name__, "--one", str(path), "--cell-timeout", str(cell_timeout)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "d2lhelpers.checks.grade",
+        "--one",
+        str(path),
+        "--cell-timeout",
+        str(cell_timeout),
+    ]
     cmd += [] if quick else ["--default-mode"]
     with subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True

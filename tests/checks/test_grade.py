@@ -88,3 +88,21 @@ def test_a_dead_kernel_and_a_broken_file_never_stop_the_grader(grades):
     assert "kernel died" in grades["dies", "*"][1]
     assert grades["dies", "03.1"][0] == "error"
     assert grades["junk", "*"][0] == "error"
+
+
+def test_the_command_line_as_make_grade_runs_it(tmp_path):
+    import subprocess
+    import sys
+
+    _notebook(tmp_path / "03_linear_algebra.ipynb", {"03.2": '{"a": 2, "b": 0}'})
+    done = subprocess.run(
+        [sys.executable, "-m", "d2lhelpers.checks.grade", str(tmp_path), "--cell-timeout", "60"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "03_linear_algebra.ipynb: 1/5 passed" in done.stdout
+    rows = list(csv.reader((tmp_path / "grades.csv").open(encoding="utf-8")))
+    assert ["03_linear_algebra.ipynb", "03.2", "passed", ""] in rows
+    assert ["03_linear_algebra.ipynb", "03.1", "not-checked", "check cell deleted"] in rows
