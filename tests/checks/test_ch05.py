@@ -37,7 +37,7 @@ def test_05_1_critical_learning_rates(monkeypatch):
     monkeypatch.delenv("D2L_QUICK", raising=False)
     good = {"critical_10": 1.9, "critical_100": 2.0, "why": "B"}
     passes("05.1", good)
-    fails_with("05.1", {**good, "why": "A"}, "平均梯度")
+    fails_with("05.1", {**good, "why": "A"}, "batch_size")
     # batch size 100 tried at 10x the rate: outside the measured band
     fails_with("05.1", {**good, "critical_100": 3.9}, "高于默认模式的参考范围")
     # the first lr that did NOT diverge, one grid step too early
