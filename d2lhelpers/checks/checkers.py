@@ -197,8 +197,11 @@ def _compare_tensors(
     return None
 
 
-def _matches(got: Any, reference: Any, rtol: float, atol: float) -> bool:
+def _matches(got: Any, wrong: Any, args: tuple, rtol: float, atol: float) -> bool:
+    """Whether `got` equals a typical wrong answer: a value, or `wrong(*args)` (which may raise
+    on inputs it does not fit: then it is not this mistake)."""
     try:
+        reference = wrong(*_clone(args)) if callable(wrong) else wrong
         return _same(got, reference, rtol, atol) is None
     except Exception:
         return False
@@ -244,7 +247,7 @@ def tensor(
         if why is None:
             return _pass(explanation)
         for wrong, hint in mistakes:
-            if _matches(answer, wrong() if callable(wrong) else wrong, rtol, atol):
+            if _matches(answer, wrong, (), rtol, atol):
                 return Verdict(False, hint)
         return Verdict(False, why)
 
@@ -299,7 +302,7 @@ def function(
             if why is None:
                 continue
             for wrong, hint in mistakes:
-                if _matches(got, wrong(*_clone(args)), rtol, atol):
+                if _matches(got, wrong, args, rtol, atol):
                     return Verdict(False, hint)
             return Verdict(False, f"对输入（{_describe_inputs(args)}）：{why}")
         return _pass(explanation)
