@@ -1,4 +1,6 @@
-"""pytest hook for notebook runs: a figure that draws a missing glyph fails its cell.
+"""pytest hooks for notebook runs: missing glyphs in figures and exercise verdicts.
+
+1. A figure that draws a missing glyph fails its cell.
 
 Matplotlib draws an empty box for a character its font lacks (Chinese text with the
 default DejaVu Sans, for instance) and only warns: "Glyph 25439 (...) missing from
@@ -12,6 +14,11 @@ warning, naming the notebook, the cell and the glyphs.
 It sits at the repository root so that every `pytest --nbval-lax ...` run under the
 repository picks it up (notebooks/, solutions/, any path), and nothing else changes:
 other items (the unit tests) are left alone. tests/test_nbval_glyphs.py checks it.
+
+2. Exercise verdicts printed by `d2l.check`: a worked solution (a notebook under
+`solutions/`) must pass every check, so a cell printing "✗ 08.3: ..." or "08.3 尚未作答"
+fails; a chapter notebook (under `notebooks/`) is committed with every answer left at
+None, so a cell printing "✓ 08.3 正确" fails. tests/checks/test_nbval_verdicts.py checks it.
 """
 
 from __future__ import annotations
@@ -73,6 +80,35 @@ def glyph_failure_message(notebook: str, cell_num: int, glyphs: list[tuple[str, 
     )
 
 
+# `d2l.check` prints "✓ 08.3 正确", "✗ 08.3: hint" or "08.3 尚未作答..." at a line's start.
+VERDICT = re.compile(
+    r"^(?:(?P<mark>[✓✗]) (?P<id>\d{2}\.\d+)\b|(?P<todo>\d{2}\.\d+) 尚未作答)", re.M
+)
+
+
+def verdict_problem(notebook: str, outputs: list) -> str | None:
+    """Why a cell's printed verdicts do not fit its notebook, or None.
+
+    Under `solutions/` every check passes; under `notebooks/` none is answered yet.
+    """
+    text = "".join(
+        o.get("text", "")
+        for o in outputs
+        if o.get("output_type") == "stream" and o.get("name") == "stdout"
+    )
+    parts = notebook.replace("\\", "/").split("/")
+    for m in VERDICT.finditer(text):
+        if "solutions" in parts and m.group("mark") != "✓":
+            which = m.group("id") or m.group("todo")
+            return f"the worked solution {notebook} does not pass exercise {which}: {m.group(0)}"
+        if "notebooks" in parts and m.group("mark") == "✓":
+            return (
+                f"{notebook} passes exercise {m.group('id')}: a chapter notebook is committed "
+                "with every answer left at None (the answers belong in solutions/)"
+            )
+    return None
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
     """After nbval ran a cell (its own `pytest_runtest_call` ran first), check its outputs."""
@@ -80,10 +116,13 @@ def pytest_runtest_call(item: pytest.Item) -> None:
     cell_num = getattr(item, "cell_num", None)
     if outputs is None or cell_num is None:  # not a notebook cell run by nbval
         return
+    notebook = item.nodeid.split("::")[0]
     glyphs = missing_glyphs(outputs)
-    if not glyphs:
+    message = verdict_problem(notebook, outputs)
+    if glyphs:
+        message = glyph_failure_message(notebook, cell_num, glyphs)
+    if message is None:
         return
-    message = glyph_failure_message(item.nodeid.split("::")[0], cell_num, glyphs)
     raise_cell_error = getattr(item, "raise_cell_error", None)
     if raise_cell_error is not None:  # nbval's own report: the message and the cell's source
         raise_cell_error(message)
