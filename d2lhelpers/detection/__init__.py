@@ -2,8 +2,10 @@
 
 `boxes` holds what works on boxes alone (the two representations, drawing, IoU,
 offsets, non-maximum suppression); `anchors` generates anchor boxes, labels them
-against ground truth and turns predictions into detections. Names and signatures
-follow the book's `d2l.torch`. Introduced in 13_computer_vision.ipynb.
+against ground truth and turns predictions into detections; `shapes` makes a
+detection data set offline (scikit-image's shapes with exact boxes); `evaluate`
+scores detections (average precision per class). The book's functions keep
+the names and signatures of its `d2l.torch`. Introduced in 13_computer_vision.ipynb.
 """
 
 from .anchors import assign_anchor_to_bbox, multibox_detection, multibox_prior, multibox_target
@@ -18,6 +20,8 @@ from .boxes import (
     offset_inverse,
     show_bboxes,
 )
+from .evaluate import average_precision
+from .shapes import SHAPE_CLASSES, load_data_shapes, make_shapes
 
 __all__ = [
     "box_corner_to_center",
@@ -33,4 +37,8 @@ __all__ = [
     "assign_anchor_to_bbox",
     "multibox_target",
     "multibox_detection",
+    "average_precision",
+    "SHAPE_CLASSES",
+    "make_shapes",
+    "load_data_shapes",
 ]
