@@ -25,6 +25,7 @@ warning of Sphinx and a broken link or image.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -105,6 +106,14 @@ class Cache:
         from jupyter_cache import get_cache
 
         self.folder.mkdir(parents=True, exist_ok=True)
+        # One build per cache at a time: a second one would clear or write it under the first.
+        self._lock = (self.folder / ".lock").open("w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise BuildError(
+                f"another make site is using {self.folder}: wait for it to finish"
+            ) from None
         self.jc = get_cache(self.folder / "jupyter-cache")
         stamp = self.folder / "d2lhelpers.sha256"
         current = library_hash()
@@ -118,6 +127,10 @@ class Cache:
         stamp.write_text(current + "\n")
         self.times_file = self.folder / "timings.json"
         self.times = json.loads(self.times_file.read_text()) if self.times_file.exists() else {}
+
+    def close(self) -> None:
+        """Let the next build use this cache."""
+        self._lock.close()
 
     def lookup(self, nb: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
         """The notebook with the outputs of its cached run (its current markdown), or None."""
@@ -184,7 +197,9 @@ def execute(path: Path, quick: bool, cell_timeout: int) -> tuple[nbformat.Notebo
             on_cell_executed=(lambda **_: progress.update(1)) if progress else None,
         )
         try:
-            client.execute(env=kernel_env(quick))
+            # a learner who has answered nothing yet: never the progress file of this machine
+            env = {**kernel_env(quick), "D2L_PROGRESS_FILE": str(Path(workdir) / "progress.json")}
+            client.execute(env=env)
         except CellExecutionError as e:
             raise BuildError(f"{path.name} raised an error:\n{str(e)[-3000:]}") from e
         except CellTimeoutError as e:
@@ -199,6 +214,15 @@ def run_notebooks(quick: bool, cell_timeout: int) -> dict[str, nbformat.Notebook
     """Every chapter notebook with its outputs, from the cache or executed now."""
     mode = "quick" if quick else "default"
     cache = Cache(BUILD / "cache" / mode)
+    try:
+        return _run_notebooks(cache, mode, quick, cell_timeout)
+    finally:
+        cache.close()
+
+
+def _run_notebooks(
+    cache: Cache, mode: str, quick: bool, cell_timeout: int
+) -> dict[str, nbformat.NotebookNode]:
     executed: dict[str, nbformat.NotebookNode] = {}
     pending: list[Path] = []
     for path in chapters():
@@ -211,7 +235,7 @@ def run_notebooks(quick: bool, cell_timeout: int) -> dict[str, nbformat.Notebook
     print(
         f"{len(executed)} of {len(chapters())} notebooks cached ({mode} mode); "
         + (
-            f"{len(pending)} to execute, about {fmt_seconds(total)} on a 2-core CPU"
+            f"{len(pending)} to execute, about {fmt_seconds(total)} on 2 idle cores (more when busy)"
             + (" (quick mode)" if quick else "; the cache keeps them for the next build")
             if pending
             else "nothing to execute"

@@ -234,10 +234,25 @@ def test_the_cache_reruns_a_notebook_only_when_its_code_or_the_library_changes(
     assert merged is not None and merged.cells[0].source == "new prose"
     assert merged.cells[1].outputs[0].text == "42\n"
     assert cache.lookup(_blank(_executed("print(43)"))) is None  # new code runs again
-    assert build.Cache(tmp_path).times == {"01_x.ipynb": 12.0}  # kept for the next estimate
-    assert build.Cache(tmp_path).lookup(_blank(nb)) is not None  # the library is unchanged
+    cache.close()
+    cache = build.Cache(tmp_path)
+    assert cache.times == {"01_x.ipynb": 12.0}  # kept for the next estimate
+    assert cache.lookup(_blank(nb)) is not None  # the library is unchanged
+    cache.close()
     monkeypatch.setattr(build, "library_hash", lambda: "v2")
-    assert build.Cache(tmp_path).lookup(_blank(nb)) is None  # d2lhelpers changed: all run again
+    cache = build.Cache(tmp_path)
+    assert cache.lookup(_blank(nb)) is None  # d2lhelpers changed: all run again
+    cache.close()
+
+
+def test_a_second_build_cannot_use_a_cache_in_use(tmp_path, monkeypatch):
+    pytest.importorskip("jupyter_cache", reason="the site extra is not installed")
+    monkeypatch.setattr(build, "library_hash", lambda: "v1")
+    cache = build.Cache(tmp_path)
+    with pytest.raises(build.BuildError, match="another make site is using"):
+        build.Cache(tmp_path)
+    cache.close()
+    build.Cache(tmp_path).close()
 
 
 def test_a_new_version_of_a_notebook_replaces_the_old_one_in_the_cache(tmp_path, monkeypatch):
@@ -247,6 +262,7 @@ def test_a_new_version_of_a_notebook_replaces_the_old_one_in_the_cache(tmp_path,
     cache.store("01_x.ipynb", _executed("print(42)"), 1.0)
     cache.store("01_x.ipynb", _executed("print(43)"), 1.0)
     assert [r.uri for r in cache.jc.list_cache_records()] == ["notebooks/01_x.ipynb"]
+    cache.close()
 
 
 # ---------------------------------------------------------------- make site
@@ -261,3 +277,11 @@ def test_make_site_runs_the_build_in_the_mode_asked(tmp_path):
     ).stdout
     assert "site/build_site.py --quick" in quick
     assert "site/build_site.py" in default and "--quick" not in default
+
+
+def test_the_kernels_run_in_the_mode_asked_with_the_inline_backend(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("D2L_QUICK", "1")
+    default = build.kernel_env(quick=False)
+    assert "D2L_QUICK" not in default and "MPLBACKEND" not in default
+    assert build.kernel_env(quick=True)["D2L_QUICK"] == "1"
