@@ -483,3 +483,18 @@ def test_the_books_fine_tuning_code_finds_hotdog(monkeypatch, tmp_path):
     )
     got = Path(d2l.download_extract("hotdog"))
     assert got == tmp_path / "data" / "hotdog" and (got / "train" / "hotdog" / "0.png").is_file()
+
+
+def test_no_network_is_named_plainly(monkeypatch, tmp_path):
+    import urllib.error
+    import urllib.request
+
+    def offline(*args, **kwargs):  # what urlopen raises when no name server answers
+        raise urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(d2l.DownloadError) as info:
+        d2l.download("time_machine", retries=0)
+    first = str(info.value).splitlines()[0]
+    assert "no network?" in first and "Temporary failure in name resolution" in first
+    assert info.value.__cause__ is None

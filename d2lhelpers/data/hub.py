@@ -17,6 +17,7 @@ import hashlib
 import http.client
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -196,6 +197,8 @@ def _one_line(error: BaseException) -> str:
     if isinstance(error, urllib.error.URLError) and isinstance(error.reason, BaseException):
         error = error.reason  # '<urlopen error [Errno 111] ...>' -> the socket error itself
     text = " ".join(str(error).split()) or "no message"
+    if isinstance(error, socket.gaierror):  # the commonest offline failure, named plainly
+        return f"the server's name could not be looked up, no network? ({text})"
     return text if isinstance(error, DownloadError) else f"{type(error).__name__}: {text}"
 
 
