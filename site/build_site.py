@@ -25,6 +25,7 @@ warning of Sphinx and a broken link or image.
 from __future__ import annotations
 
 import argparse
+import copy
 import fcntl
 import hashlib
 import json
@@ -140,18 +141,36 @@ class Cache:
             return None
         return merged
 
-    def store(self, name: str, nb: nbformat.NotebookNode, seconds: float) -> None:
+    def store(
+        self,
+        name: str,
+        source: nbformat.NotebookNode,
+        executed: nbformat.NotebookNode,
+        seconds: float,
+    ) -> nbformat.NotebookNode:
+        """Keep the run of `source`; returns the notebook the page shows, as `lookup` will."""
         from jupyter_cache.base import CacheBundleIn
 
+        # jupyter-cache keys a run by its code cells with their metadata: give the run the
+        # source's, or the timestamps nbclient adds would make every later lookup miss.
+        code = [c for c in source.cells if c.cell_type == "code"]
+        ran = [c for c in executed.cells if c.cell_type == "code"]
+        for mine, theirs in zip(code, ran, strict=True):
+            theirs.metadata = copy.deepcopy(mine.metadata)
+        executed.metadata["kernelspec"] = copy.deepcopy(source.metadata.get("kernelspec", {}))
         uri = f"notebooks/{name}"
         for record in self.jc.list_cache_records():
             if record.uri == uri:  # an older version of this notebook
                 self.jc.remove_cache(record.pk)
-        self.jc.cache_notebook_bundle(CacheBundleIn(nb, uri), overwrite=True)
+        self.jc.cache_notebook_bundle(CacheBundleIn(executed, uri), overwrite=True)
         self.times[name] = round(seconds, 1)
         tmp = self.times_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.times, indent=1, sort_keys=True) + "\n")
         tmp.replace(self.times_file)
+        merged = self.lookup(source)
+        if merged is None:
+            raise BuildError(f"{name}: the cache does not find the run it has just stored")
+        return merged
 
 
 def estimate(name: str, mode: str, cache: Cache) -> float:
@@ -193,6 +212,7 @@ def execute(path: Path, quick: bool, cell_timeout: int) -> tuple[nbformat.Notebo
             kernel_name="python3",
             resources={"metadata": {"path": workdir}},
             store_widget_state=True,
+            record_timing=False,
             allow_errors=False,
             on_cell_executed=(lambda **_: progress.update(1)) if progress else None,
         )
@@ -225,8 +245,9 @@ def _run_notebooks(
 ) -> dict[str, nbformat.NotebookNode]:
     executed: dict[str, nbformat.NotebookNode] = {}
     pending: list[Path] = []
+    sources = {path.name: nbformat.read(path, as_version=4) for path in chapters()}
     for path in chapters():
-        merged = cache.lookup(nbformat.read(path, as_version=4))
+        merged = cache.lookup(sources[path.name])
         if merged is None:
             pending.append(path)
         else:
@@ -250,6 +271,7 @@ def _run_notebooks(
             f"[{i}/{len(pending)}] {path.name}: executing (about {fmt_seconds(expected)})",
             flush=True,
         )
+        source = sources[path.name]
         try:
             try:
                 nb, seconds = execute(path, quick, cell_timeout)
@@ -262,8 +284,7 @@ def _run_notebooks(
             failures.append(str(e))
             print(f"[{i}/{len(pending)}] {path.name}: FAILED", flush=True)
             continue
-        cache.store(path.name, nb, seconds)
-        executed[path.name] = cache.lookup(nbformat.read(path, as_version=4)) or nb
+        executed[path.name] = cache.store(path.name, source, nb, seconds)
         left -= expected
         rest = f"; about {fmt_seconds(left)} left" if i < len(pending) else ""
         print(f"[{i}/{len(pending)}] {path.name}: done in {fmt_seconds(seconds)}{rest}", flush=True)

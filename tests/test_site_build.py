@@ -203,6 +203,8 @@ def test_the_chapter_pages_are_the_numbered_notebooks_only():
 def _executed(source: str, markdown: str = "intro") -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(source, execution_count=1)
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
+    # what nbclient adds to each cell it runs (record_timing), never in the committed notebook
+    cell.metadata["execution"] = {"iopub.status.busy": "2026-12-06T20:00:00.000000Z"}
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(markdown), cell])
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -217,6 +219,7 @@ def _blank(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+            cell.metadata.pop("execution", None)  # as committed: stripped
     return nb
 
 
@@ -228,7 +231,8 @@ def test_the_cache_reruns_a_notebook_only_when_its_code_or_the_library_changes(
     cache = build.Cache(tmp_path)
     nb = _executed("print(42)")
     assert cache.lookup(_blank(nb)) is None
-    cache.store("01_x.ipynb", nb, 12.0)
+    merged = cache.store("01_x.ipynb", _blank(nb), nb, 12.0)
+    assert merged.cells[1].outputs[0].text == "42\n"  # what the page shows
     # the same code, new prose: the cached outputs with the new prose
     merged = cache.lookup(_blank(_executed("print(42)", markdown="new prose")))
     assert merged is not None and merged.cells[0].source == "new prose"
@@ -259,8 +263,8 @@ def test_a_new_version_of_a_notebook_replaces_the_old_one_in_the_cache(tmp_path,
     pytest.importorskip("jupyter_cache", reason="the site extra is not installed")
     monkeypatch.setattr(build, "library_hash", lambda: "v1")
     cache = build.Cache(tmp_path)
-    cache.store("01_x.ipynb", _executed("print(42)"), 1.0)
-    cache.store("01_x.ipynb", _executed("print(43)"), 1.0)
+    for code in ("print(42)", "print(43)"):
+        cache.store("01_x.ipynb", _blank(_executed(code)), _executed(code), 1.0)
     assert [r.uri for r in cache.jc.list_cache_records()] == ["notebooks/01_x.ipynb"]
     cache.close()
 
