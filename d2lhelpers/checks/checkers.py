@@ -15,6 +15,7 @@ called on fresh random inputs, so a hard-coded result cannot pass.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import secrets
@@ -258,7 +259,18 @@ def tensor(
 
 
 def _clone(args: tuple) -> tuple:
-    return tuple(a.clone() if isinstance(a, torch.Tensor) else a for a in args)
+    """A private copy of each argument (tensors, modules, lists...), so neither the learner's
+    function nor the reference can change what the other one sees."""
+    return tuple(_copy(a) for a in args)
+
+
+def _copy(a: Any) -> Any:
+    if isinstance(a, torch.Tensor):
+        return a.clone()
+    try:
+        return copy.deepcopy(a)
+    except Exception:  # not copyable (a generator, a file): shared as it is
+        return a
 
 
 def _describe_inputs(args: tuple) -> str:

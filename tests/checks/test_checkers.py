@@ -133,3 +133,22 @@ def test_parts_combines_sub_answers():
     assert "(a)" in check({"a": 3, "b": 2}).message
     assert "字典" in check([1, 2]).message
     assert "没有这些小题" in check({"a": 1, "b": 2, "c": 3}).message
+
+
+def test_function_gives_each_side_its_own_copy_of_a_module():
+    def make(gen):
+        net = torch.nn.Linear(3, 1)
+        with torch.no_grad():
+            net.weight.copy_(torch.randn(1, 3, generator=gen))
+        return (net, torch.randn(2, 3, generator=gen))
+
+    def reference(net, X):
+        return net(X).detach()
+
+    def learner(net, X):  # changes the module it was given
+        with torch.no_grad():
+            net.weight.zero_()
+        return torch.zeros(2, 1) + net.bias.detach()
+
+    assert function(reference, make)(learner).passed is False
+    assert function(reference, make)(reference).passed
