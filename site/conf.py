@@ -38,6 +38,8 @@ nb_execution_mode = "off"
 # manager is needed: the default would load RequireJS and a widget bundle from a CDN.
 nb_ipywidgets_js: dict = {}
 nb_merge_streams = True
+# Markdown outputs (display(Markdown(...)): tables, math) as JupyterLab renders them.
+nb_render_markdown_format = "myst"
 myst_enable_extensions = ["dollarmath", "amsmath"]
 # `$$...$$` inside a paragraph is display math, as JupyterLab shows it (the notebooks do this).
 myst_dmath_double_inline = True
