@@ -41,7 +41,7 @@ install: $(STAMP) ## Create .venv and install the package with its dependencies
 lab: $(STAMP) ## Start JupyterLab on notebooks/
 	MALLOC_MMAP_THRESHOLD_=1048576 $(BIN)/jupyter lab --config=jupyter_server_config.py $(LAB_ARGS)
 
-test: $(STAMP) ## Everything CI runs: test-fast, every notebook under nbval, then in a browser
+test: $(STAMP) ## Everything CI runs: test-fast, the notebooks under nbval and in a browser, the site
 	$(MAKE) test-fast
 	$(MAKE) test-notebooks
 	$(MAKE) test-browser

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import inspect
 import json
 import os
@@ -384,3 +385,224 @@ def test_ci_runs_the_readmes_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "set -euo pipefail" in ci and ci.rstrip().endswith("make test")
     assert "make test" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- README and the pages it links
+
+DOCS = [
+    "README.md",
+    "CONTRIBUTING.md",
+    "CHANGELOG.md",
+    "benchmarks/README.md",
+    "docs/differences.md",
+]
+DATE = re.compile(r"\b20\d\d-\d\d-\d\d\b")
+
+
+def _github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as '-'."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def _markdown_links(text: str) -> list[str]:
+    text = re.sub(r"```.*?```", "", text, flags=re.S)  # not inside code blocks
+    return re.findall(r"\]\(([^)\s]+)\)", text)
+
+
+def test_readme_is_a_short_bilingual_page_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    size = len(readme.encode("utf-8"))
+    assert size < 10_000, f"README.md is {size:,} bytes: move material to the pages it links"
+    assert len(re.findall(r"[\u4e00-\u9fff]", readme)) > 200, "the README has too little Chinese"
+    assert len(re.findall(r"\b(?:the|and|of|to|a|in)\b", readme, re.I)) > 40, (
+        "the README has too little English"
+    )
+    commands = "".join(re.findall(r"```bash\n(.*?)```", readme, re.S))
+    assert re.search(r"^make lab\b", commands, re.M) and re.search(r"^make test\b", commands, re.M)
+    # dated measurements live in benchmarks/README.md, not in what a learner reads first
+    assert not DATE.search(readme), f"a dated measurement in the README: {DATE.search(readme)[0]}"
+    for page in DOCS[1:] + ["LICENSE"]:
+        assert f"]({page})" in readme, f"the README does not link {page}"
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_links_of_the_docs_resolve(doc):
+    path = ROOT / doc
+    text = path.read_text(encoding="utf-8")
+    for link in _markdown_links(text):
+        if re.match(r"[a-z]+:", link):  # https:, mailto:
+            continue
+        target, _, anchor = link.partition("#")
+        file = (path.parent / target).resolve() if target else path
+        assert file.exists(), f"{doc} links to a missing {target}"
+        if anchor and file.suffix == ".md":
+            headings = re.findall(r"^#+ (.+)$", file.read_text(encoding="utf-8"), re.M)
+            assert anchor in {_github_anchor(h) for h in headings}, f"{doc}: no heading #{anchor}"
+
+
+def test_benchmarks_readme_dates_every_measurement_and_names_the_machine():
+    text = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    assert "2 x86_64 cores" in text and "no GPU" in text
+    sections = re.split(r"^#{2,3} ", text, flags=re.M)[1:]
+    assert len(sections) >= 4
+    for section in sections:
+        title = section.splitlines()[0]
+        if re.search(r"\d+(?:\.\d+)? ?(?:s|ms|min|MB)\b|\d\.\d+x", section):  # holds a measurement
+            assert DATE.search(section), f"benchmarks/README.md: section {title!r} has no date"
+    for script in (ROOT / "benchmarks").glob("*.py"):
+        if not script.name.startswith("_"):
+            assert f"`{script.name}`" in text, (
+                f"benchmarks/README.md does not describe {script.name}"
+            )
+
+
+def test_contributing_covers_tests_notebooks_hooks_ci_and_the_lower_bounds():
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    for needle in ("make test-fast", "make test-unit", "make test-notebooks", "make test-browser",
+                   "make strip", "nbstripout --install", "make hooks", ".pre-commit-config.yaml",
+                   "bash .ci/run", "make lint", "mypy"):  # fmt: skip
+        assert needle in text, f"CONTRIBUTING.md does not mention {needle}"
+    # the lower-bound run is recorded with the very versions pyproject declares
+    project = _pyproject()["project"]
+    python_min = project["requires-python"].removeprefix(">=")
+    torch_min = next(s for s in project["dependencies"] if _name(s) == "torch").split(">=")[1]
+    record = text[text.index("## ") :]
+    assert f"Python {python_min}" in record and f"torch {torch_min}" in record
+
+
+def test_differences_page_covers_what_the_library_does_otherwise():
+    text = (ROOT / "docs" / "differences.md").read_text(encoding="utf-8")
+    for needle in ("DownloadError", "D2L_DATA_URL", "channels-last", "gradient_accumulation_steps",
+                   "checkpoint_activations", "scheduler", "eval_mode", "layer_summary", "History",
+                   "D2L_QUICK"):  # fmt: skip
+        assert needle in text, f"docs/differences.md does not mention {needle}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_links_the_differences_page_in_its_first_cell(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    first = next(c for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert "](../docs/differences.md)" in "".join(first["source"]), (
+        f"{path.name}: the first markdown cell should link ../docs/differences.md"
+    )
+    assert (path.parent / "../docs/differences.md").resolve().is_file()
+
+
+# ---------------------------------------------------------------- packaging habits
+
+
+def test_license_file_matches_pyproject():
+    project = _pyproject()["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License\n")
+    assert re.search(r"^Copyright \(c\) 20\d\d The d2l-course authors$", text, re.M)
+    assert {"name": "The d2l-course authors"} in project["authors"]
+
+
+def test_the_version_is_written_once():
+    pyproject = _pyproject()
+    assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "d2lhelpers.__version__"
+    }
+    version = d2lhelpers.__version__
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    for name in ("pyproject.toml", "environment.yml", "Makefile"):
+        assert version not in (ROOT / name).read_text(encoding="utf-8"), (
+            f"{name} repeats the version"
+        )
+    assert f"## [{version}]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    try:
+        installed = importlib.metadata.version("d2lhelpers")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("d2lhelpers is not installed (pip install -e .)")
+    assert installed == version, "reinstall: pip install -e . (make install)"
+
+
+def test_the_package_ships_its_type_information():
+    assert (ROOT / "d2lhelpers" / "py.typed").is_file()
+    assert "py.typed" in _pyproject()["tool"]["setuptools"]["package-data"]["d2lhelpers"]
+
+
+def test_makefile_environment_and_pyproject_agree_on_the_oldest_python():
+    python_min = _pyproject()["project"]["requires-python"].removeprefix(">=")
+    major, minor = python_min.split(".")
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert f"sys.version_info < ({major}, {minor})" in makefile
+    assert f"Python >= {python_min} is needed" in makefile
+    assert f"python>={python_min}" in _conda_specs()
+
+
+def test_make_help_lists_every_target():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = " ".join(re.findall(r"^\.PHONY:(.*)$", makefile, re.M)).split()
+    out = _make("help")
+    assert out.returncode == 0, out.stderr
+    listed = re.findall(r"^  make (\S+)", out.stdout, re.M)
+    assert sorted(listed) == sorted(targets)
+
+
+def test_make_test_fast_lints_and_runs_the_unit_tests_only(tmp_path):
+    out = _make("-n", "test-fast", f"VENV={tmp_path / 'venv'}")
+    assert out.returncode == 0, out.stderr
+    commands = out.stdout
+    for tool in ("ruff check", "ruff format --check", "mypy", "pytest tests"):
+        assert tool in commands, f"make test-fast does not run {tool}"
+    assert "nbval" not in commands and "-m browser" not in commands
+    full = _make("-n", "test", f"VENV={tmp_path / 'venv'}").stdout
+    assert "test-fast" in full and "nbval" in full and "-m browser" in full
+
+
+# ---------------------------------------------------------------- contributors' tools
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+def test_pre_commit_hooks_strip_notebooks_and_check_code_with_the_makefiles_options(tmp_path):
+    """The hooks of .pre-commit-config.yaml, run by pre-commit in a scratch repository."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    hooks = {h["id"]: h for repo in config["repos"] for h in repo["hooks"]}
+    assert set(hooks) == {"ruff", "ruff-format", "nbstripout"}
+    assert hooks["nbstripout"]["entry"].split()[1:] == _strip_args()  # as `make strip`
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git("init", "-q", cwd=repo)
+    for name in (".pre-commit-config.yaml", "pyproject.toml"):
+        shutil.copy(ROOT / name, repo / name)
+    (repo / ".venv").symlink_to(Path(sys.executable).parents[1])  # the hooks run .venv's tools
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("1 + 1")]
+    nb.cells[0].execution_count = 1
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)
+    ]
+    nbformat.write(nb, repo / "x.ipynb")
+    (repo / "ugly.py").write_text("x=1\n")
+    (repo / "unused.py").write_text("import os\n")
+    _git(
+        "add",
+        ".pre-commit-config.yaml",
+        "pyproject.toml",
+        "x.ipynb",
+        "ugly.py",
+        "unused.py",
+        cwd=repo,
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--all-files"],
+        cwd=repo, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")},
+    )  # fmt: skip
+    log = out.stdout + out.stderr
+    assert "No module named pre_commit" not in log, "pip install -e '.[dev]' (pre-commit)"
+    assert out.returncode != 0, log
+    assert _unstripped(repo / "x.ipynb") == "", log  # stripped by the hook, ids kept
+    assert nbformat.read(repo / "x.ipynb", as_version=4).cells[0].id == nb.cells[0].id
+    assert (repo / "ugly.py").read_text() == "x = 1\n", log  # reformatted
+    assert "F401" in log and "unused.py" in log  # the unused import is reported
