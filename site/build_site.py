@@ -256,8 +256,8 @@ def _run_notebooks(
     print(
         f"{len(executed)} of {len(chapters())} notebooks cached ({mode} mode); "
         + (
-            f"{len(pending)} to execute, about {fmt_seconds(total)} on 2 idle cores (more when busy)"
-            + (" (quick mode)" if quick else "; the cache keeps them for the next build")
+            f"{len(pending)} to execute: about {fmt_seconds(total)} on 2 idle cores, more on a busy"
+            " machine" + ("" if quick else "; the cache keeps each run for the next builds")
             if pending
             else "nothing to execute"
         ),
