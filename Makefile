@@ -59,8 +59,9 @@ test-notebooks: $(STAMP) ## Run every notebook top to bottom in quick mode (inst
 		--nbval-cell-timeout=$(NB_TIMEOUT) -p no:cacheprovider notebooks/
 
 # Headless Chromium (Debian's `chromium`) drives JupyterLab and Notebook 7; see tests/browser.
+# The website's pages (test_site.py) need a built site and a Playwright of their own: make test-site.
 test-browser: $(STAMP) ## Run notebooks in JupyterLab in headless Chromium, check plots and widgets
-	$(BIN)/python -m pytest -m browser -p no:cacheprovider tests/browser
+	$(BIN)/python -m pytest -m browser -p no:cacheprovider tests/browser --ignore=tests/browser/test_site.py
 
 # The course website (site/: Sphinx, myst-nb, sphinx-book-theme): every notebook executed
 # once and cached per notebook in _build/cache/<mode>, the pages in _build/site. From an empty
