@@ -67,7 +67,9 @@ def server(site):
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def chromium(site):
+    # `site` first: without a built site the test is skipped before Playwright starts (one
+    # sync Playwright per process: test_in_browser.py's, when both files run in one pytest)
     path = find_chromium()
     if path is None:
         message = "no Chromium found: apt-get install chromium (or set D2L_CHROMIUM)"
