@@ -13,14 +13,16 @@ room for: `beam_size` less the hypotheses already finished (one that chose
 stops when `beam_size` of them have. At the end the finished hypotheses and
 those that reached `num_steps` are ranked by score / L**alpha (L: number of
 scored tokens, `<eos>` included). The decoder state is reordered per
-hypothesis along its batch axis, found on each call by comparing the state of
-a batch of 1 with that of a batch of 2, so the attention decoders of the next
-chapter work unchanged; a decoder may also define `reorder_state(state, index)`.
+hypothesis along its batch axis, found on each call from the state of a batch
+of 1 (compared with that of a batch of 2 where a tensor has several axes of
+size 1), so the attention decoders of the next chapter work unchanged; a
+decoder may also define `reorder_state(state, index)`.
 Introduced in 11_modern_rnn.ipynb; reused by 12_attention.ipynb.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -91,7 +93,24 @@ def predict_seq2seq(
     return " ".join(tgt_vocab.to_tokens(output_seq)), attention_weight_seq
 
 
-def _batch_axes(state1: DecoderState, state2: DecoderState) -> Axes:
+def _tensors(state: DecoderState) -> list[torch.Tensor]:
+    if isinstance(state, torch.Tensor):
+        return [state]
+    if isinstance(state, (list, tuple)):
+        return [t for s in state for t in _tensors(s)]
+    return []
+
+
+def _axes_of_size_1(state: DecoderState) -> Axes:
+    """Mirror of a batch-1 state: for each tensor, its axis of size 1 (None if it has none)."""
+    if isinstance(state, torch.Tensor):
+        return next((axis for axis, n in enumerate(state.shape) if n == 1), None)
+    if isinstance(state, (list, tuple)):
+        return [_axes_of_size_1(s) for s in state]
+    return None
+
+
+def _axes_grown(state1: DecoderState, state2: DecoderState) -> Axes:
     """Mirror of the state: for each tensor, the axis of size 1 in state1 and 2 in state2."""
     if isinstance(state1, torch.Tensor):
         for axis, (a, b) in enumerate(zip(state1.shape, state2.shape, strict=False)):
@@ -99,8 +118,22 @@ def _batch_axes(state1: DecoderState, state2: DecoderState) -> Axes:
                 return axis
         return None
     if isinstance(state1, (list, tuple)):
-        return [_batch_axes(s1, s2) for s1, s2 in zip(state1, state2, strict=False)]
+        return [_axes_grown(s1, s2) for s1, s2 in zip(state1, state2, strict=False)]
     return None
+
+
+def _batch_axes(state: DecoderState, state_of_2: Callable[[], DecoderState]) -> Axes:
+    """For each tensor of the state of a batch of 1, the axis that indexes the batch.
+
+    It is the tensor's one axis of size 1. Where a tensor has several (a GRU
+    state (num_layers=1, 1, num_hiddens)), the axis that grows to 2 in
+    `state_of_2()`, the state of a batch of 2, which runs the encoder again and
+    so is asked for only then. Found anew on every call: nothing is kept
+    between calls, so a decoder whose state changes shape is followed.
+    """
+    if any(sum(n == 1 for n in t.shape) > 1 for t in _tensors(state)):
+        return _axes_grown(state, state_of_2())
+    return _axes_of_size_1(state)
 
 
 def _reorder(state: DecoderState, axes: Axes, index: torch.Tensor) -> DecoderState:
@@ -144,8 +177,8 @@ def predict_seq2seq_beam(
         state = _init_state(net, src, valid, 1, device)
         reorder = getattr(decoder, "reorder_state", None)
         axes = None
-        if reorder is None:  # found on every call: a decoder's state may change between calls
-            axes = _batch_axes(state, _init_state(net, src, valid, 2, device))
+        if reorder is None:
+            axes = _batch_axes(state, lambda: _init_state(net, src, valid, 2, device))
         hyps: list[list[int]] = [[]]
         scores = torch.zeros(1, device=device)  # (num_live,) summed log-probabilities
         finished: list[tuple[list[int], float]] = []

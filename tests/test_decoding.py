@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,38 @@ def test_beam_size_must_be_a_positive_whole_number():
 def test_decoding_documents_where_it_is_used():
     doc = inspect.getdoc(decoding)
     assert "11_modern_rnn" in doc and "predict_seq2seq_beam" in doc
+
+
+class _ExplicitDecoder(d2l.Seq2SeqDecoder):
+    """The same decoder, reordering its state itself: [enc_output (num_steps, batch_size,
+    num_hiddens), hidden state (num_layers, batch_size, num_hiddens)]."""
+
+    def reorder_state(self, state, index):
+        return [s.index_select(1, index) for s in state]
+
+
+def _gru_net(vocab_size, num_layers, decoder=d2l.Seq2SeqDecoder):
+    torch.manual_seed(1)
+    return d2l.EncoderDecoder(
+        d2l.Seq2SeqEncoder(vocab_size, 8, 16, num_layers),
+        decoder(vocab_size, 8, 16, num_layers),
+    )
+
+
+@pytest.mark.parametrize("num_layers, encoder_runs", [(2, [1]), (1, [1, 2])])
+def test_the_batch_axis_is_read_from_the_state_and_probed_only_when_ambiguous(
+    num_layers, encoder_runs
+):
+    vocab = d2l.Vocab([["a", "b", "c", "d", "e"]], reserved_tokens=RESERVED)
+    net = _gru_net(len(vocab), num_layers)
+    reference = _gru_net(len(vocab), num_layers, _ExplicitDecoder)  # the same weights
+    runs = []
+    net.encoder.register_forward_hook(lambda m, args, out: runs.append(args[0].shape[0]))
+    for src in ["a", "a b c", "e d c b a"]:
+        runs.clear()
+        beam = d2l.predict_seq2seq_beam(net, src, vocab, vocab, 6, "cpu", beam_size=3)
+        # hidden state (num_layers, 1, 16): with 2 layers axis 1 is its one axis of size 1;
+        # with one layer (1, 1, 16) is ambiguous, and a batch of 2 shows which axis grows
+        assert runs == encoder_runs
+        expected = d2l.predict_seq2seq_beam(reference, src, vocab, vocab, 6, "cpu", beam_size=3)
+        assert beam[0] == expected[0] and math.isclose(beam[1], expected[1], rel_tol=1e-6)
