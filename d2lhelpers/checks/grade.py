@@ -129,8 +129,11 @@ def grade_one(path: Path, *, quick: bool, cell_timeout: int) -> list[list[str]]:
     notes = _static_notes(ids, nb.cells)
 
     workdir = tempfile.mkdtemp(prefix="d2l-grade-")
-    os.environ["D2L_PROGRESS_FILE"] = str(Path(workdir) / "progress.json")  # never the learner's
-    os.environ["D2L_QUICK"] = "1" if quick else "0"
+    env = {
+        **os.environ,
+        "D2L_PROGRESS_FILE": str(Path(workdir) / "progress.json"),  # never the learner's own
+        "D2L_QUICK": "1" if quick else "0",
+    }
     client = NotebookClient(
         nb,
         timeout=cell_timeout,
@@ -143,7 +146,7 @@ def grade_one(path: Path, *, quick: bool, cell_timeout: int) -> list[list[str]]:
     general: list[str] = []
     index, n_learner = -1, len(nb.cells)
     grades: dict[str, list[str]] = {}
-    with client.setup_kernel():
+    with client.setup_kernel(env=env):
         try:
             for index, cell in enumerate(nb.cells):
                 client.execute_cell(cell, index)
