@@ -335,3 +335,36 @@ def test_multibox_detection_suppresses_within_a_class_and_per_image():
     assert torch.equal(batch[0], agnostic) and torch.equal(batch[1], agnostic)
     ref = torchvision.ops.batched_nms(anchors, probs[1:].max(0).values, probs[1:].argmax(0), 0.5)
     assert torch.allclose(aware[: len(ref), 2:], anchors[ref])
+
+
+def _greedy_reference(boxes, scores, idxs, threshold):
+    """The notes' NMS with Python lists: by score (ties in input order), keep the best box
+    left and drop the boxes of its group whose IoU with it exceeds the threshold."""
+    order = sorted(range(len(scores)), key=lambda i: -float(scores[i]))
+    iou = torchvision.ops.box_iou(boxes, boxes)
+    keep, dropped = [], set()
+    for i in order:
+        if i in dropped:
+            continue
+        keep.append(i)
+        dropped |= {j for j in order if idxs[j] == idxs[i] and float(iou[i, j]) > threshold}
+    return keep
+
+
+@pytest.mark.parametrize("matrix_limit", [4096, 7])  # IoU matrix at once, or row by row
+def test_nms_with_tied_scores_and_many_groups_follows_the_greedy_rule(monkeypatch, matrix_limit):
+    from d2lhelpers.detection import boxes as boxes_module
+
+    monkeypatch.setattr(boxes_module, "_MATRIX_NMS_MAX", matrix_limit)
+    boxes = _random_boxes(300, 1.0, seed=9, min_size=0.05)
+    g = torch.Generator().manual_seed(10)
+    scores = torch.randint(0, 6, (300,), generator=g).float() / 6  # many equal scores
+    idxs = torch.randint(0, 40, (300,), generator=g)
+    for threshold in (0.2, 0.5):
+        no_groups = torch.zeros(300, dtype=torch.long)
+        assert d2l.nms(boxes, scores, threshold).tolist() == _greedy_reference(
+            boxes, scores, no_groups, threshold
+        )
+        assert d2l.batched_nms(boxes, scores, idxs, threshold).tolist() == _greedy_reference(
+            boxes, scores, idxs, threshold
+        )

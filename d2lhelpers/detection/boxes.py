@@ -5,6 +5,9 @@ lower-right) or centre form `(cx, cy, w, h)`. Coordinates are pixels or fraction
 of the image size; every function here works with either. The book's defects are
 fixed: `box_iou` gives 0, not NaN, when both boxes have zero area, and
 `batched_nms` suppresses within each class only (the book's NMS ignores classes).
+Both NMS functions keep the book's greedy rule; `nms` computes the IoUs of up to
+4096 boxes at once, and `batched_nms` works group by group (the IoUs of boxes that
+cannot suppress each other are never computed).
 Introduced in 13_computer_vision.ipynb.
 """
 
@@ -131,25 +134,40 @@ def offset_inverse(anchors: torch.Tensor, offset_preds: torch.Tensor) -> torch.T
     return box_center_to_corner(torch.cat([pred_xy, pred_wh], dim=-1))
 
 
+#: Up to this many boxes, `nms` reads one precomputed IoU matrix (64 MB of float32 at most).
+_MATRIX_NMS_MAX = 4096
+
+
 def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
     """Non-maximum suppression over all boxes, whatever their class (the book's `nms`).
 
     boxes: (n, 4) corners, scores: (n,) -> indices (k,) of the kept boxes, highest
     score first. Repeatedly keeps the best remaining box and drops every box whose
-    IoU with it exceeds `iou_threshold`; equal scores keep their input order.
+    IoU with it exceeds `iou_threshold`; equal scores keep their input order. Up to
+    4096 boxes the IoUs are computed once as a matrix; beyond, row by row.
     """
     order = torch.argsort(scores, descending=True, stable=True)  # (n,)
-    keep = []
+    if order.numel() == 0:
+        return torch.zeros(0, dtype=torch.long, device=boxes.device)
+    if order.numel() <= _MATRIX_NMS_MAX:
+        ranked = boxes[order]
+        suppresses = (box_iou(ranked, ranked) > iou_threshold).cpu()  # (n, n): row i drops these
+        removed = torch.zeros(len(order), dtype=torch.bool)
+        kept_ranks = []
+        for i in range(len(order)):
+            if not removed[i]:
+                kept_ranks.append(i)
+                removed |= suppresses[i]
+        return order[torch.tensor(kept_ranks, device=order.device)]
+    keep: list[torch.Tensor] = []
     while order.numel() > 0:
-        i = order[0]
-        keep.append(i)
+        best = order[0]
+        keep.append(best)
         rest = order[1:]
         if rest.numel() == 0:
             break
-        iou = box_iou(boxes[i].unsqueeze(0), boxes[rest]).reshape(-1)  # (len(rest),)
+        iou = box_iou(boxes[best].unsqueeze(0), boxes[rest]).reshape(-1)  # (len(rest),)
         order = rest[iou <= iou_threshold]
-    if not keep:
-        return torch.zeros(0, dtype=torch.long, device=boxes.device)
     return torch.stack(keep).to(torch.long)
 
 
@@ -160,11 +178,15 @@ def batched_nms(
     suppress each other (as `torchvision.ops.batched_nms`).
 
     boxes: (n, 4) corners, scores: (n,), idxs: (n,) integer group ids -> kept
-    indices (k,), highest score first. Each group's boxes are shifted to a region of
-    their own, so one `nms` pass handles every group.
+    indices (k,), highest score first, equal scores in input order: what one `nms`
+    over all boxes would keep if boxes of different groups never overlapped. Runs
+    `nms` group by group, so each group's IoUs are computed among its own boxes only.
     """
     if boxes.numel() == 0:
         return torch.zeros(0, dtype=torch.long, device=boxes.device)
-    span = (boxes.max() - boxes.min()).clamp(min=0) + 1
-    shift = (idxs.to(boxes.dtype) * span)[:, None]  # (n, 1): no overlap across groups
-    return nms(boxes + shift, scores, iou_threshold)
+    keep = []
+    for group in torch.unique(idxs):
+        members = torch.nonzero(idxs == group).reshape(-1)  # (m,) in input order
+        keep.append(members[nms(boxes[members], scores[members], iou_threshold)])
+    kept = torch.cat(keep).sort().values  # input order, so that a stable sort keeps ties so
+    return kept[torch.argsort(scores[kept], descending=True, stable=True)]
