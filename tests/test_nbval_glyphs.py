@@ -68,8 +68,14 @@ def test_parser_reads_the_messages_matplotlib_emits(text, chars, fmt):
     assert stderr, f"matplotlib {matplotlib.__version__} did not complain about {text!r}"
     found = glyph_hook.missing_glyphs([{"output_type": "stream", "name": "stderr", "text": stderr}])
     assert [c for c, _ in found] == chars, stderr
-    # English and math draw no empty boxes
-    assert _stderr_of_drawing("loss $\\eta^2$", fmt) == ""
+    # English and math draw no empty boxes: nothing found, whatever else an old matplotlib
+    # prints on stderr (3.7 with a newer pyparsing warns that its own calls are deprecated)
+    clean = _stderr_of_drawing("loss $\\eta^2$", fmt)
+    assert (
+        glyph_hook.missing_glyphs([{"output_type": "stream", "name": "stderr", "text": clean}])
+        == []
+    )
+    assert "Glyph" not in clean and "does not have a glyph" not in clean, clean
 
 
 def test_parser_reads_both_formats_and_only_stderr():
