@@ -50,12 +50,16 @@ from .data import synthetic_data as synthetic_data
 from .data import torchvision_fashion_mnist_root as torchvision_fashion_mnist_root
 from .decoding import predict_seq2seq as predict_seq2seq
 from .decoding import predict_seq2seq_beam as predict_seq2seq_beam
+from .detection import SHAPE_CLASSES as SHAPE_CLASSES
 from .detection import assign_anchor_to_bbox as assign_anchor_to_bbox
+from .detection import average_precision as average_precision
 from .detection import batched_nms as batched_nms
 from .detection import bbox_to_rect as bbox_to_rect
 from .detection import box_center_to_corner as box_center_to_corner
 from .detection import box_corner_to_center as box_corner_to_center
 from .detection import box_iou as box_iou
+from .detection import load_data_shapes as load_data_shapes
+from .detection import make_shapes as make_shapes
 from .detection import multibox_detection as multibox_detection
 from .detection import multibox_prior as multibox_prior
 from .detection import multibox_target as multibox_target

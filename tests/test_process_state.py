@@ -445,6 +445,16 @@ def _(env):
     return lambda: next(iter(d2l.load_data_fashion_mnist(16, resize=14)[0]))
 
 
+@exercised("make_shapes")  # its own generator, seeded by an argument
+def _(env):
+    return lambda: d2l.make_shapes(4, image_size=32, min_size=6)
+
+
+@exercised("load_data_shapes")  # its own generators: images by seed, batches by BatchLoader
+def _(env):
+    return lambda: next(iter(d2l.load_data_shapes(2, num_train=4, num_test=2, image_size=32)[0]))
+
+
 @exercised("synthetic_data", TORCH)  # X and the noise are drawn, as in the book
 def _(env):
     return lambda: d2l.synthetic_data(torch.tensor([2.0, -3.4]), 4.2, 10)
@@ -472,7 +482,7 @@ NEITHER = {
     "DATA_HUB", "DATA_URL", "FASHION_MNIST_LABELS", "HELDOUT_TOKENS", "QUICK_FRACTION",
     "QUICK_MAX_EPOCHS", "plt",
     # pure functions
-    "accuracy", "assign_anchor_to_bbox", "batched_nms", "bbox_to_rect", "bleu",
+    "SHAPE_CLASSES", "accuracy", "assign_anchor_to_bbox", "average_precision", "batched_nms", "bbox_to_rect", "bleu",
     "box_center_to_corner", "box_corner_to_center", "box_iou", "build_array_nmt", "corr2d",
     "count_corpus", "linreg", "masked_softmax", "multibox_detection", "multibox_prior",
     "multibox_target", "nms", "offset_boxes", "offset_inverse", "preprocess_nmt",
