@@ -14,7 +14,7 @@ LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 STRIP_ARGS := --keep-id
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test test-fast test-unit test-notebooks test-browser lint hooks strip bench clean
+.PHONY: help install lab test test-fast test-unit test-notebooks grade test-browser lint hooks strip bench clean
 
 help: ## Show this help
 	@echo "Dive into Deep Learning, interactive course. Targets:"
@@ -54,9 +54,19 @@ test-fast: $(STAMP) ## Lint and unit tests, no notebooks and no browser (contrib
 test-unit: $(STAMP) ## Unit tests of d2lhelpers and the project
 	$(BIN)/python -m pytest tests
 
-test-notebooks: $(STAMP) ## Run every notebook top to bottom in quick mode (instructors)
-	D2L_QUICK=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=$(NB_TIMEOUT) -p no:cacheprovider notebooks/
+# The chapters must leave every exercise unanswered and the worked solutions must pass every
+# check (conftest.py enforces both); the checks record passes in a throw-away progress file,
+# not the learner's.
+test-notebooks: $(STAMP) ## Run every notebook and worked solution top to bottom in quick mode (instructors)
+	@progress=$$(mktemp -d) && trap 'rm -rf "$$progress"' EXIT && \
+	D2L_QUICK=1 D2L_PROGRESS_FILE=$$progress/progress.json $(BIN)/python -m pytest --nbval-lax \
+		--nbval-current-env --nbval-cell-timeout=$(NB_TIMEOUT) -p no:cacheprovider notebooks/ solutions/
+
+# Each submission runs headless in its own process with a time limit; grades come from the
+# checks' own records (see CONTRIBUTING.md, "Grading").
+grade: $(STAMP) ## Grade learners' notebooks: make grade SUBMISSIONS=folder [DEFAULT=1] (writes folder/grades.csv)
+	@test -n "$(SUBMISSIONS)" || { echo "name the folder of submitted notebooks: make grade SUBMISSIONS=path/to/folder" >&2; exit 2; }
+	$(BIN)/python -m d2lhelpers.checks.grade "$(SUBMISSIONS)" $(if $(filter 1,$(DEFAULT)),--default-mode,)
 
 # Headless Chromium (Debian's `chromium`) drives JupyterLab and Notebook 7; see tests/browser.
 # The website's pages (test_site.py) need a built site and a Playwright of their own: make test-site.
@@ -83,8 +93,8 @@ test-site: $(SITE_STAMP) ## Build the quick-mode website and check its pages in 
 	D2L_SITE_DIR=_build/site $(BIN)/python -m pytest -m browser -p no:cacheprovider tests/browser/test_site.py
 
 lint: $(STAMP) ## ruff check and format check, mypy on d2lhelpers (settings in pyproject.toml)
-	$(BIN)/ruff check d2lhelpers tests benchmarks notebooks
-	$(BIN)/ruff format --check d2lhelpers tests benchmarks
+	$(BIN)/ruff check d2lhelpers tests benchmarks notebooks solutions site conftest.py
+	$(BIN)/ruff format --check d2lhelpers tests benchmarks site conftest.py
 	$(BIN)/mypy
 
 # The hooks run the tools of .venv (see .pre-commit-config.yaml), so nothing is fetched.
