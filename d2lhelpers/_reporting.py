@@ -16,13 +16,18 @@ once:
 - the closing lines, the first of which ends with the quick-mode note
   `(quick mode: 2 of 10 epochs)` whenever the epochs were capped.
 
+Edge cases are errors that say what to fix, raised before training where they can
+be seen then: 0 epochs (`check_num_epochs`), an empty loader or, where the trainer
+reads it every epoch by its length, a one-shot iterator (`check_loader`), and an
+epoch that found no batch (`no_batches`: a used-up iterator).
+
 Internal module; the trainers' docstrings say what each one prints.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 
 import torch
 
@@ -60,6 +65,29 @@ def no_batches(name: str, epoch: int | None = None) -> ValueError:
     return ValueError(
         f"{name} gave no batches in epoch {epoch + 1}, after some in epoch 1: {used_up}"
     )
+
+
+def check_loader(data_iter: object, name: str, *, sized: bool = False) -> None:
+    """Refuse, before training, a loader that has no batches (or, with `sized`, no length).
+
+    sized: the trainer needs the number of batches (its plot cadence, its x values)
+    and reads the loader again every epoch, which a one-shot iterator cannot do.
+    A loader without a length passes unless `sized`; the epoch that finds it empty
+    names it then (`no_batches`).
+    """
+    if not isinstance(data_iter, Sized):
+        if sized:
+            raise TypeError(
+                f"{name} must have a length (a DataLoader or a list of batches), got "
+                f"{type(data_iter).__name__}: a one-shot iterator (a generator, iter(loader)) "
+                "is used up after one pass"
+            )
+        return
+    if len(data_iter) == 0:
+        raise ValueError(
+            f"{name} has no batches; check the data loader (is the data set empty, or smaller "
+            "than one batch?)"
+        )
 
 
 def accuracy_line(history: dict) -> str:

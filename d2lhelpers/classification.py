@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from ._reporting import Report, accuracy_line, loss_sum, no_batches
+from ._reporting import Report, accuracy_line, check_loader, loss_sum, no_batches
 from .data.fashion_mnist import get_fashion_mnist_labels
 from .history import History
 from .metrics import Accumulator, accuracy, eval_mode, evaluate_accuracy
@@ -71,6 +71,8 @@ def train_ch3(
     value per epoch (its repr is one line, so a cell ending with this call shows
     no list of numbers). num_epochs must be at least 1.
     """
+    check_loader(train_iter, "train_iter")
+    check_loader(test_iter, "test_iter")
     report = Report(num_epochs, ["train loss", "train acc", "test acc"])
     for epoch in range(report.epochs):
         train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater)

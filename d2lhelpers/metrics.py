@@ -76,17 +76,29 @@ def eval_mode(net: Callable | nn.Module) -> Iterator[None]:
             m.training = training
 
 
+def _mean(metric: Accumulator) -> float:
+    """metric[0] / metric[1]; no example at all is an error, not an accuracy or a loss of 0."""
+    if not metric[1]:
+        raise ValueError(
+            "data_iter gave no batches; check the data loader (is the data set empty, or "
+            "smaller than one batch?), or a one-shot iterator (a generator, iter(loader)) is "
+            "used up after one pass; pass the loader itself or a list of batches"
+        )
+    return metric[0] / metric[1]
+
+
 def evaluate_accuracy(net: Callable | nn.Module, data_iter: Iterable) -> float:
     """Accuracy of `net` over `data_iter`, in eval mode and without gradients.
 
     `net` may be a plain function (the from-scratch models) or an `nn.Module`,
     whose previous train/eval mode is restored afterwards.
+    A `data_iter` that gives no example is an error (ValueError), not an accuracy of 0.
     """
     metric = Accumulator(2)  # correct predictions, predictions
     with eval_mode(net):
         for X, y in data_iter:
             metric.add(accuracy(net(X), y), y.numel())
-    return metric[0] / metric[1] if metric[1] else 0.0
+    return _mean(metric)
 
 
 def evaluate_accuracy_gpu(
@@ -109,7 +121,7 @@ def evaluate_accuracy_gpu(
                 X = X.to(device)
             y = y.to(device)
             metric.add(accuracy(net(X), y), y.numel())
-    return metric[0] / metric[1] if metric[1] else 0.0
+    return _mean(metric)
 
 
 def evaluate_loss(net: Callable | nn.Module, data_iter: Iterable, loss: Callable) -> float:
@@ -124,4 +136,4 @@ def evaluate_loss(net: Callable | nn.Module, data_iter: Iterable, loss: Callable
             out = net(X)
             l = loss(out, y.reshape(out.shape))
             metric.add(float(l.sum()), l.numel())
-    return metric[0] / metric[1] if metric[1] else 0.0
+    return _mean(metric)

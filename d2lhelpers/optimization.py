@@ -19,7 +19,7 @@ from matplotlib.axes import Axes
 from torch import nn
 from torch.utils import data
 
-from ._reporting import Report, no_batches
+from ._reporting import Report, check_loader, no_batches
 from .data import download, load_array
 from .linear import linreg, squared_loss
 from .metrics import eval_mode, evaluate_loss
@@ -257,6 +257,7 @@ def train_ch11(
     `loss: 0.243, 0.013 sec/epoch` (training time only) and returns a `LossCurve`.
     Quick mode runs at most 2 epochs and evaluates every 600 examples.
     """
+    check_loader(data_iter, "data_iter", sized=True)
     w = torch.normal(mean=0.0, std=0.01, size=(feature_dim, 1), requires_grad=True)
     b = torch.zeros((1), requires_grad=True)
 
@@ -285,6 +286,7 @@ def train_concise_ch11(
     same squared loss as `train_ch11`'s. Prints and returns as `train_ch11` does.
     Quick mode runs at most 2 epochs and evaluates every 600 examples.
     """
+    check_loader(data_iter, "data_iter", sized=True)
     linear = nn.Linear(_feature_dim(data_iter), 1)  # the book hard-codes 5
     net = nn.Sequential(linear)
     nn.init.normal_(linear.weight, std=0.01)

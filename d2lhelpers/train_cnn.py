@@ -5,14 +5,14 @@ Introduced in 08_cnn.ipynb; reused by 09_modern_cnn.ipynb.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Iterable, Iterator
 from typing import cast
 
 import torch
 from torch import nn
 
 from ._layout import ChannelsLast
-from ._reporting import Report, accuracy_line
+from ._reporting import Report, accuracy_line, check_loader
 from .activations import checkpointed_forward
 from .history import History
 from .metrics import Accumulator, accuracy, evaluate_accuracy_gpu
@@ -80,6 +80,7 @@ def train_ch6(
     """
     k = gradient_accumulation_steps
     _check_options(net, train_iter, k, checkpoint_activations, scheduler)
+    check_loader(test_iter, "test_iter")
     device = torch.device(device)
     report = Report(num_epochs, ["train loss", "train acc", "test acc"], device=device)
     net.apply(_xavier)
@@ -179,13 +180,7 @@ def _check_options(
             "lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, num_epochs); "
             f"got {type(scheduler).__name__}"
         )
-    if not isinstance(train_iter, Sized):
-        raise TypeError(
-            f"train_iter must have a length (a DataLoader or a list of batches), "
-            f"got {type(train_iter).__name__}"
-        )
-    if len(train_iter) == 0:
-        raise ValueError("train_iter has no batches; check the data loader")
+    check_loader(train_iter, "train_iter", sized=True)
 
 
 def _check_scheduler(made: object) -> None:

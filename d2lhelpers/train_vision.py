@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from ._reporting import Report, accuracy_line, loss_sum
+from ._reporting import Report, accuracy_line, check_loader, loss_sum
 from .devices import try_all_gpus
 from .history import History
 from .metrics import Accumulator, accuracy, evaluate_accuracy_gpu
@@ -87,8 +87,8 @@ def train_ch13(
     devs = [torch.device(d) for d in (try_all_gpus() if devices is None else devices)]
     if not devs:
         raise ValueError("devices is empty; pass e.g. [torch.device('cpu')]")
-    if len(train_iter) == 0:  # type: ignore[arg-type]
-        raise ValueError("train_iter has no batches; check the data loader")
+    check_loader(train_iter, "train_iter", sized=True)
+    check_loader(test_iter, "test_iter")
     report = Report(num_epochs, ["train loss", "train acc", "test acc"], device=devs)
     model = _place(net, devs)
     num_batches = len(train_iter)  # type: ignore[arg-type]

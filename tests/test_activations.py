@@ -266,9 +266,9 @@ def test_checkpoint_activations_keeps_less():
     b = copy.deepcopy(a)
     less, whole = SavedTracker(a), SavedTracker(b)
     with less.hooks():
-        d2l.train_ch6(a, [(X, y)], [], 1, 0.1, "cpu", checkpoint_activations=True)
+        d2l.train_ch6(a, [(X, y)], [(X, y)], 1, 0.1, "cpu", checkpoint_activations=True)
     with whole.hooks():
-        d2l.train_ch6(b, [(X, y)], [], 1, 0.1, "cpu")
+        d2l.train_ch6(b, [(X, y)], [(X, y)], 1, 0.1, "cpu")
     assert less.peak < whole.peak
 
 

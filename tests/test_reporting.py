@@ -38,25 +38,28 @@ def _classifier():
     return nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
 
 
-def ch3(num_epochs, data=None):
+def ch3(num_epochs, data=None, test=None):
     net = _classifier()
     data = _batches() if data is None else data
     updater = torch.optim.SGD(net.parameters(), lr=0.1)
     loss = nn.CrossEntropyLoss(reduction="none")
-    return d2l.train_ch3(net, data, data[:1], loss, num_epochs, updater)
+    test = _batches()[:1] if test is None else test
+    return d2l.train_ch3(net, data, test, loss, num_epochs, updater)
 
 
-def ch6(num_epochs, data=None):
+def ch6(num_epochs, data=None, test=None):
     data = _batches() if data is None else data
-    return d2l.train_ch6(_classifier(), data, data[:1], num_epochs, 0.1, "cpu")
+    test = _batches()[:1] if test is None else test
+    return d2l.train_ch6(_classifier(), data, test, num_epochs, 0.1, "cpu")
 
 
-def ch13(num_epochs, data=None):
+def ch13(num_epochs, data=None, test=None):
     net = _classifier()
     data = _batches() if data is None else data
     trainer = torch.optim.SGD(net.parameters(), lr=0.1)
     loss = nn.CrossEntropyLoss(reduction="none")
-    return d2l.train_ch13(net, data, data[:1], loss, trainer, num_epochs, ["cpu"])
+    test = _batches()[:1] if test is None else test
+    return d2l.train_ch13(net, data, test, loss, trainer, num_epochs, ["cpu"])
 
 
 def _text():
@@ -160,6 +163,44 @@ def test_a_used_up_iterator_is_named_as_such():
     vocab, pairs = _pairs()
     with pytest.raises(ValueError, match="no batches in epoch 2.*one-shot iterator"):
         seq2seq(3, data=iter(pairs))  # a generator gives its batches to the first epoch only
+
+
+def _one_shot(trainer):
+    """The trainer's usual training data, as an iterator that runs dry after one epoch."""
+    if trainer is ch8:
+        _, corpus = _text()
+        return iter(list(d2l.seq_data_iter_sequential(corpus, 2, 5)))
+    if trainer is seq2seq:
+        return iter(_pairs()[1])
+    if trainer in (ch11, concise_ch11):
+        return iter(list(_rows()))
+    return iter(_batches())
+
+
+@pytest.mark.parametrize("trainer", TRAINERS, ids=lambda f: f.__name__)
+def test_every_trainer_names_a_one_shot_training_iterator(trainer):
+    # train_ch13 said "object of type 'list_iterator' has no len()"; train_concise_ch11 ate
+    # the first batch to read the feature size, then "object of type 'generator' has no len()"
+    with pytest.raises((TypeError, ValueError), match="one-shot iterator"):
+        trainer(3, data=_one_shot(trainer))
+
+
+@pytest.mark.parametrize("trainer", [ch3, ch6, ch13], ids=lambda f: f.__name__)
+def test_every_classifier_names_an_empty_or_used_up_test_iterator(trainer, capsys):
+    # an empty test set printed `test acc 0.000`, as if the model had learnt nothing
+    with pytest.raises(ValueError, match="test_iter has no batches"):
+        trainer(2, test=[])
+    assert "test acc" not in capsys.readouterr().out
+    with pytest.raises(ValueError, match="no batches.*one-shot iterator"):
+        trainer(2, test=iter(_batches()[:1]))  # epoch 2 evaluated on nothing
+
+
+@pytest.mark.parametrize("evaluate", ["evaluate_accuracy", "evaluate_accuracy_gpu"])
+def test_an_evaluation_on_no_examples_is_an_error_not_a_zero(evaluate):
+    with pytest.raises(ValueError, match="data_iter gave no batches"):
+        getattr(d2l, evaluate)(_classifier(), [])
+    with pytest.raises(ValueError, match="data_iter gave no batches"):
+        d2l.evaluate_loss(nn.Linear(5, 1), [], nn.MSELoss(reduction="none"))
 
 
 @pytest.mark.parametrize("trainer", TRAINERS, ids=lambda f: f.__name__)

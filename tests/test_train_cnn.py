@@ -42,7 +42,8 @@ def test_train_ch6_uses_xavier_initialisation(monkeypatch):
         nn.init, "xavier_uniform_", lambda w: calls.append(tuple(w.shape)) or real(w)
     )
     net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(2 * 36, 2), nn.ReLU())
-    d2l.train_ch6(net, [(torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 0, 1]))], [], 1, 0.1, "cpu")
+    batches = [(torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 0, 1]))]
+    d2l.train_ch6(net, batches, batches, 1, 0.1, "cpu")
     assert calls == [(2, 1, 3, 3), (2, 72)]
 
 
@@ -96,7 +97,7 @@ def test_channels_last_training_matches_a_plain_sgd_loop():
     b = copy.deepcopy(a)
     layouts = _layouts(a)
     torch.manual_seed(1)
-    d2l.train_ch6(a, [(X, y)], [], 4, 0.1, "cpu")
+    d2l.train_ch6(a, [(X, y)], [(X, y)], 4, 0.1, "cpu")
     assert layouts() == [False, False, True, True]  # watched on step 2, channels-last from step 3
     _plain_sgd(b, [(X, y)], 4, 0.1)
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
@@ -197,7 +198,7 @@ def test_the_layout_rule_on_representative_nets(make, pays):
     if not any(isinstance(m, nn.Conv2d) for m in net.modules()):
         return
     layouts = _layouts(net)
-    d2l.train_ch6(net, [(X, y)], [], 3, 0.1, "cpu")
+    d2l.train_ch6(net, [(X, y)], [(X, y)], 3, 0.1, "cpu")
     assert layouts() == [False, False, pays]  # train_ch6 follows the rule from its third step
 
 
@@ -206,11 +207,11 @@ def test_channels_last_can_be_forced_either_way():
     X = X.repeat(1, 2, 1, 1)
     net = _bn_lenet()  # the rule keeps it in the usual layout
     layouts = _layouts(net)
-    d2l.train_ch6(net, [(X, y)], [], 2, 0.1, "cpu", channels_last=True)
-    d2l.train_ch6(net, [(X, y)], [], 3, 0.1, "cpu", channels_last=False)
+    d2l.train_ch6(net, [(X, y)], [(X, y)], 2, 0.1, "cpu", channels_last=True)
+    d2l.train_ch6(net, [(X, y)], [(X, y)], 3, 0.1, "cpu", channels_last=False)
     net = nn.Sequential(nn.Conv2d(2, 2, 3), nn.Flatten(), nn.Linear(2 * 36, 2))
     more = _layouts(net)
-    d2l.train_ch6(net, [(X, y)], [], 3, 0.1, "cpu", channels_last=False)
+    d2l.train_ch6(net, [(X, y)], [(X, y)], 3, 0.1, "cpu", channels_last=False)
     assert layouts() == [True, True, False, False, False] and more() == [False] * 3
 
 
@@ -298,7 +299,7 @@ def test_a_scheduler_sets_each_epochs_rate_as_in_a_plain_loop():
     b = copy.deepcopy(a)
     torch.manual_seed(1)
     halve = lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)  # noqa: E731
-    d2l.train_ch6(a, batches, [], 3, 0.4, "cpu", scheduler=halve)
+    d2l.train_ch6(a, batches, batches, 3, 0.4, "cpu", scheduler=halve)
     torch.manual_seed(1)
     nn.init.xavier_uniform_(b[1].weight)
     for lr in (0.4, 0.2, 0.1):  # the rate halves after each epoch, not after each batch
@@ -318,6 +319,6 @@ def test_a_scheduler_that_is_not_a_function_of_the_optimizer_is_refused():
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     made = torch.optim.lr_scheduler.StepLR(opt, step_size=1)
     with pytest.raises(TypeError, match="function of the optimizer"):
-        d2l.train_ch6(net, [(X, y)], [], 1, 0.1, "cpu", scheduler=made)
+        d2l.train_ch6(net, [(X, y)], [(X, y)], 1, 0.1, "cpu", scheduler=made)
     with pytest.raises(TypeError, match="step\\(\\) method"):
-        d2l.train_ch6(net, [(X, y)], [], 1, 0.1, "cpu", scheduler=lambda opt: 0.5)
+        d2l.train_ch6(net, [(X, y)], [(X, y)], 1, 0.1, "cpu", scheduler=lambda opt: 0.5)
