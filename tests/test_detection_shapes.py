@@ -86,3 +86,28 @@ def test_loaders_hold_disjoint_images_and_shrink_in_quick_mode(monkeypatch):
     monkeypatch.setenv("D2L_QUICK", "1")
     train_iter, test_iter = load_data_shapes(8, num_train=200, num_test=100, image_size=32)
     assert (train_iter.num_examples, test_iter.num_examples) == (20, 10)
+
+
+def test_scikit_image_0_20_random_shapes_is_called_as_it_accepts(monkeypatch):
+    """scikit-image 0.20 (pyproject's lower bound) names the generator `random_seed`, not `rng`."""
+    import skimage.draw
+
+    real = skimage.draw.random_shapes
+    calls = []
+
+    def random_shapes_0_20(
+        image_shape, max_shapes, min_shapes=1, min_size=2, max_size=None, num_channels=3,
+        shape=None, intensity_range=None, allow_overlap=False, num_trials=100,
+        random_seed=None, *, channel_axis=-1,
+    ):  # fmt: skip
+        calls.append(random_seed)
+        return real(
+            image_shape, max_shapes, min_shapes, min_size, max_size, num_channels, shape,
+            intensity_range, allow_overlap, num_trials, random_seed, channel_axis=channel_axis,
+        )  # fmt: skip
+
+    expected = make_shapes(6, image_size=32, min_size=6, seed=3)
+    monkeypatch.setattr(skimage.draw, "random_shapes", random_shapes_0_20)
+    got = make_shapes(6, image_size=32, min_size=6, seed=3)
+    assert calls and all(c is calls[0] and c is not None for c in calls)  # one generator, passed
+    assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))

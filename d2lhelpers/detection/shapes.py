@@ -12,6 +12,7 @@ classes are told apart by shape alone. Introduced in 13_computer_vision.ipynb.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -45,6 +46,10 @@ def make_shapes(
     """
     from skimage.draw import random_shapes  # scikit-image: imported when used
 
+    # the generator argument is `random_seed` in scikit-image 0.20 (the oldest we support)
+    # and `rng` from 0.21 on
+    seed_name = "rng" if "rng" in inspect.signature(random_shapes).parameters else "random_seed"
+
     if num_images < 0 or max_shapes < 1 or not 1 < min_size <= image_size:
         raise ValueError(
             f"need num_images >= 0, max_shapes >= 1 and 1 < min_size <= image_size; got "
@@ -66,7 +71,7 @@ def make_shapes(
                 max_size=max_size,
                 num_channels=1,
                 intensity_range=(0, 204),
-                rng=rng,
+                **{seed_name: rng},
             )
         inside = all(
             0 <= r0 < r1 <= image_size and 0 <= c0 < c1 <= image_size
