@@ -179,3 +179,61 @@ def test_bahdanau_training_lowers_the_loss_and_beam_1_is_greedy(capsys):
         row = weights[0][0][0, 0]
         n = len(src.split()) + 1
         assert math.isclose(row[:n].sum().item(), 1, rel_tol=1e-5) and row[n:].eq(0).all()
+
+
+def _attention_into(mha: nn.MultiheadAttention, ours) -> None:
+    """torch's packed projections from a d2l MultiHeadAttention (no biases)."""
+    mha.in_proj_weight.copy_(torch.cat([ours.W_q.weight, ours.W_k.weight, ours.W_v.weight]))
+    mha.out_proj.weight.copy_(ours.W_o.weight)
+    mha.in_proj_bias.zero_()
+    mha.out_proj.bias.zero_()
+
+
+def _ffn_and_norms_into(layer: nn.Module, blk, addnorms) -> None:
+    layer.linear1.load_state_dict(blk.ffn.dense1.state_dict())
+    layer.linear2.load_state_dict(blk.ffn.dense2.state_dict())
+    for k, addnorm in enumerate(addnorms, start=1):
+        addnorm.ln.weight.uniform_(0.5, 1.5)  # away from PyTorch's 1 and 0: a swap shows
+        addnorm.ln.bias.uniform_(-0.5, 0.5)
+        getattr(layer, f"norm{k}").load_state_dict(addnorm.ln.state_dict())
+
+
+def test_encoder_block_equals_torchs_transformer_encoder_layer():
+    # the same post-norm block: a missing residual, the FFN fed the block's input instead
+    # of the attention sublayer's output, or unmasked padding each change the output
+    torch.manual_seed(0)
+    d, heads, ffn = 16, 4, 32
+    blk = d2l.EncoderBlock(d, d, d, d, d, d, ffn, heads, 0.0)
+    layer = nn.TransformerEncoderLayer(d, heads, ffn, dropout=0.0, batch_first=True)
+    with torch.no_grad():
+        _attention_into(layer.self_attn, blk.attention)
+        _ffn_and_norms_into(layer, blk, [blk.addnorm1, blk.addnorm2])
+    X, valid_lens = torch.randn(3, 5, d), torch.tensor([5, 3, 1])
+    padding = torch.arange(5)[None, :] >= valid_lens[:, None]  # True: a key not attended to
+    blk.train(), layer.train()  # dropout 0; training mode keeps torch off its fused path
+    expected = layer(X, src_key_padding_mask=padding)
+    assert torch.allclose(blk(X, valid_lens), expected, atol=1e-5)
+
+
+def test_decoder_block_equals_torchs_transformer_decoder_layer():
+    # causal self-attention, then attention to the encoder's valid outputs with queries
+    # from the first sublayer, then the FFN, each followed by add & norm
+    torch.manual_seed(0)
+    d, heads, ffn = 16, 4, 32
+    blk = d2l.DecoderBlock(d, d, d, d, d, d, ffn, heads, 0.0, 0)
+    layer = nn.TransformerDecoderLayer(d, heads, ffn, dropout=0.0, batch_first=True)
+    with torch.no_grad():
+        _attention_into(layer.self_attn, blk.attention1)
+        _attention_into(layer.multihead_attn, blk.attention2)
+        _ffn_and_norms_into(layer, blk, [blk.addnorm1, blk.addnorm2, blk.addnorm3])
+    X, enc_outputs, enc_valid_lens = (
+        torch.randn(3, 5, d),
+        torch.randn(3, 6, d),
+        torch.tensor([6, 4, 2]),
+    )
+    causal = torch.ones(5, 5, dtype=torch.bool).triu(1)  # True: a later token, not attended to
+    padding = torch.arange(6)[None, :] >= enc_valid_lens[:, None]
+    blk.train(), layer.train()
+    expected = layer(X, enc_outputs, tgt_mask=causal, memory_key_padding_mask=padding)
+    out, _ = blk(X, [enc_outputs, enc_valid_lens, [None]])
+    assert torch.allclose(out, expected, atol=1e-5)
