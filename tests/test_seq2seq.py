@@ -56,6 +56,47 @@ def test_encoder_decoder_shapes_as_in_the_book():
     assert out.shape == (4, 7, 10) and dec_state[1].shape == (2, 4, 16)
 
 
+def _gru_cells(gru: nn.GRU) -> list[nn.GRUCell]:
+    """One nn.GRUCell per layer of `gru`, with that layer's weights."""
+    cells = []
+    for k in range(gru.num_layers):
+        cell = nn.GRUCell(gru.input_size if k == 0 else gru.hidden_size, gru.hidden_size)
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(cell, name).data.copy_(getattr(gru, f"{name}_l{k}"))
+        cells.append(cell)
+    return cells
+
+
+def test_encoder_and_decoder_step_by_step_by_hand():
+    # the book's model, one time step and one layer at a time: the encoder's GRU over the
+    # embedded source; the decoder starts from the encoder's final state and feeds every
+    # step [embedding of the target token; context = the encoder's top layer at its last
+    # step] (a context from the first step, the two halves swapped or a zero initial state
+    # keep every shape and fail here)
+    torch.manual_seed(0)
+    encoder, decoder = d2l.Seq2SeqEncoder(12, 8, 16, 2), d2l.Seq2SeqDecoder(12, 8, 16, 2)
+    X, Y = torch.randint(0, 12, (3, 5)), torch.randint(0, 12, (3, 6))
+    with torch.no_grad():
+        output, state = encoder(X)
+        out, _ = decoder(Y, decoder.init_state((output, state)))
+        h = [torch.zeros(3, 16) for _ in range(2)]
+        tops = []
+        for t in range(X.shape[1]):
+            x = encoder.embedding(X[:, t])
+            for k, cell in enumerate(_gru_cells(encoder.rnn)):
+                h[k] = x = cell(x, h[k])
+            tops.append(x)
+        assert torch.allclose(output, torch.stack(tops), atol=1e-5)  # (num_steps, batch, hiddens)
+        assert torch.allclose(state, torch.stack(h), atol=1e-5)
+        context, expected = tops[-1], []
+        for t in range(Y.shape[1]):
+            x = torch.cat((decoder.embedding(Y[:, t]), context), 1)
+            for k, cell in enumerate(_gru_cells(decoder.rnn)):
+                h[k] = x = cell(x, h[k])
+            expected.append(decoder.dense(x))
+    assert torch.allclose(out, torch.stack(expected, 1), atol=1e-5)  # (batch, num_steps, vocab)
+
+
 def test_decoder_context_is_the_same_whether_fed_at_once_or_step_by_step():
     torch.manual_seed(0)
     encoder = d2l.Seq2SeqEncoder(12, 8, 16, 2)
