@@ -53,7 +53,7 @@ def _snapshot() -> dict[str, Any]:
         "matplotlib interactive": matplotlib.is_interactive(),
         "torch threads": (torch.get_num_threads(), torch.get_num_interop_threads()),
         "torch default dtype": torch.get_default_dtype(),
-        "torch default device": torch.get_default_device(),
+        "torch default device": torch.empty(()).device,  # get_default_device: torch >= 2.3
         "grad mode": torch.is_grad_enabled(),
         "inference mode": torch.is_inference_mode_enabled(),
         "anomaly mode": torch.is_anomaly_enabled(),
