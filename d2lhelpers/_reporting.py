@@ -113,7 +113,8 @@ class Report:
     it at `QUICK_MAX_EPOCHS`, or, with `share=True`, to a tenth as `train_ch8` and
     `train_seq2seq` need). legend names the plotted curves, in the order of the
     values given to `plot`. device: whose work `timer` waits for (see `Timer`).
-    The x axis runs from the first plotted epoch, or from `xstart`, to `epochs`.
+    The x axis runs from the first plotted epoch (0 for a one-epoch run), or from
+    `xstart`, to `epochs`.
     `timer` times the training steps only (the trainer starts and stops it);
     `seen` counts what they trained on (examples or tokens).
     """
@@ -133,11 +134,12 @@ class Report:
         self.num_epochs = num_epochs
         self.epochs = quick_share_epochs(num_epochs) if share else quick_epochs(num_epochs)
         self.every = plot_every(self.epochs)
-        xlim: list[float] | None = None
         if xstart is not None:
             xlim = [xstart, self.epochs]
         elif self.epochs > self.every:
             xlim = [self.every, self.epochs]  # from the first plotted epoch
+        else:  # one epoch, plotted in fractions: fixed, not autoscaled with margins
+            xlim = [0, self.epochs]
         self.animator = Animator(
             xlabel="epoch", ylabel=ylabel, legend=list(legend), xlim=xlim, ylim=ylim
         )

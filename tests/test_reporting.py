@@ -215,6 +215,17 @@ def test_every_trainer_plots_its_last_epoch(trainer, num_epochs, animators, monk
     assert [xs[-1] for xs in animator.X] == [pytest.approx(num_epochs)] * len(animator.X)
 
 
+@pytest.mark.parametrize("trainer", TRAINERS, ids=lambda f: f.__name__)
+def test_a_one_epoch_run_ends_at_the_plots_right_edge(trainer, animators, monkeypatch):
+    # an autoscaled x axis adds a 5% margin: a one-epoch plot ended short of its right edge
+    monkeypatch.delenv("D2L_QUICK", raising=False)
+    trainer(1)
+    (animator,) = animators
+    xlim = animator._axes_args[2]
+    assert xlim is not None and xlim[1] == 1
+    assert xlim[0] <= min(min(xs) for xs in animator.X if xs)
+
+
 @pytest.mark.parametrize("trainer", [ch3, ch8, seq2seq], ids=lambda f: f.__name__)
 def test_the_epoch_cadence_is_shared(trainer, animators):
     # every epoch for short runs; every tenth of the run (at most 10) for long ones, the last too
