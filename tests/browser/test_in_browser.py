@@ -31,6 +31,8 @@ NOTEBOOKS = {
     "05_linear_networks.ipynb": ["lab"],
     "08_cnn.ipynb": ["lab", "notebook7"],
     "10_rnn.ipynb": ["lab"],
+    "11_modern_rnn.ipynb": ["lab"],
+    "13_computer_vision.ipynb": ["lab"],
 }
 
 # Read at import, before tests/conftest.py clears them for each test: CI's offline data mirror.
