@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -51,64 +52,48 @@ def _gru_cell_reference(
         return cell(X, H)
 
 
-def _split3(
-    W_ih: torch.Tensor, W_hh: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor
-) -> tuple[tuple[torch.Tensor, ...], ...]:
-    return W_ih.chunk(3), W_hh.chunk(3), b_ih.chunk(3), b_hh.chunk(3)
-
-
-def _gru_cell_reset_before(
+def _gru_step(
     X: torch.Tensor,
     H: torch.Tensor,
     W_ih: torch.Tensor,
     W_hh: torch.Tensor,
     b_ih: torch.Tensor,
     b_hh: torch.Tensor,
+    *,
+    z_first: bool = False,
+    reset_before: bool = False,
+    swapped_mix: bool = False,
 ) -> torch.Tensor:
-    """Mistake: the notes' formula, (R * H) @ W_hn, with nn.GRU's weights."""
-    (W_ir, W_iz, W_in), (W_hr, W_hz, W_hn), (b_ir, b_iz, b_in), (b_hr, b_hz, b_hn) = _split3(
-        W_ih, W_hh, b_ih, b_hh
-    )
+    """A GRU step written out, with one of the typical mistakes switched on.
+
+    No switch: nn.GRU's formula (rows in the order r, z, n; the reset gate applied after
+    H @ W_hn + b_hn; Z weighs the old state). z_first: the first block of rows read as the
+    update gate (the notes' order z, r). reset_before: the notes' (R * H) @ W_hn. swapped_mix:
+    Z weighs the candidate and 1 - Z the old state.
+    """
+    (W_ir, W_iz, W_in), (W_hr, W_hz, W_hn) = W_ih.chunk(3), W_hh.chunk(3)
+    (b_ir, b_iz, b_in), (b_hr, b_hz, b_hn) = b_ih.chunk(3), b_hh.chunk(3)
+    if z_first:
+        W_ir, W_iz, W_hr, W_hz, b_ir, b_iz, b_hr, b_hz = (
+            W_iz,
+            W_ir,
+            W_hz,
+            W_hr,
+            b_iz,
+            b_ir,
+            b_hz,
+            b_hr,
+        )
     R = torch.sigmoid(X @ W_ir.T + b_ir + H @ W_hr.T + b_hr)
     Z = torch.sigmoid(X @ W_iz.T + b_iz + H @ W_hz.T + b_hz)
-    N = torch.tanh(X @ W_in.T + b_in + (R * H) @ W_hn.T + b_hn)
-    return (1 - Z) * N + Z * H
+    recurrent = (R * H) @ W_hn.T + b_hn if reset_before else R * (H @ W_hn.T + b_hn)
+    N = torch.tanh(X @ W_in.T + b_in + recurrent)
+    return Z * N + (1 - Z) * H if swapped_mix else (1 - Z) * N + Z * H
 
 
-def _gru_cell_z_first(
-    X: torch.Tensor,
-    H: torch.Tensor,
-    W_ih: torch.Tensor,
-    W_hh: torch.Tensor,
-    b_ih: torch.Tensor,
-    b_hh: torch.Tensor,
-) -> torch.Tensor:
-    """Mistake: the first block of rows read as the update gate (the notes' order z, r)."""
-    (W_iz, W_ir, W_in), (W_hz, W_hr, W_hn), (b_iz, b_ir, b_in), (b_hz, b_hr, b_hn) = _split3(
-        W_ih, W_hh, b_ih, b_hh
-    )
-    R = torch.sigmoid(X @ W_ir.T + b_ir + H @ W_hr.T + b_hr)
-    Z = torch.sigmoid(X @ W_iz.T + b_iz + H @ W_hz.T + b_hz)
-    N = torch.tanh(X @ W_in.T + b_in + R * (H @ W_hn.T + b_hn))
-    return (1 - Z) * N + Z * H
-
-
-def _gru_cell_swapped_mix(
-    X: torch.Tensor,
-    H: torch.Tensor,
-    W_ih: torch.Tensor,
-    W_hh: torch.Tensor,
-    b_ih: torch.Tensor,
-    b_hh: torch.Tensor,
-) -> torch.Tensor:
-    """Mistake: Z weighs the candidate and 1 - Z the old state."""
-    (W_ir, W_iz, W_in), (W_hr, W_hz, W_hn), (b_ir, b_iz, b_in), (b_hr, b_hz, b_hn) = _split3(
-        W_ih, W_hh, b_ih, b_hh
-    )
-    R = torch.sigmoid(X @ W_ir.T + b_ir + H @ W_hr.T + b_hr)
-    Z = torch.sigmoid(X @ W_iz.T + b_iz + H @ W_hz.T + b_hz)
-    N = torch.tanh(X @ W_in.T + b_in + R * (H @ W_hn.T + b_hn))
-    return Z * N + (1 - Z) * H
+_gru_cell_reset_before = functools.partial(_gru_step, reset_before=True)
+_gru_cell_z_first = functools.partial(_gru_step, z_first=True)
+_gru_cell_swapped_mix = functools.partial(_gru_step, swapped_mix=True)
 
 
 exercise("11.1", "PyTorch 的 GRU 变体：重置门乘在矩阵乘法之后")(

@@ -41,12 +41,13 @@ def test_11_1_the_reference_is_torch_and_the_mistakes_always_differ():
         args = ch11._gru_cell_inputs(torch.Generator().manual_seed(seed))
         want = ch11._gru_cell_reference(*args)
         assert torch.allclose(gru_step_torch(*args), want, atol=1e-5)
+        assert torch.allclose(ch11._gru_step(*args), want, atol=1e-5)  # each mistake is one switch
         for wrong in (
             ch11._gru_cell_reset_before,
             ch11._gru_cell_z_first,
             ch11._gru_cell_swapped_mix,
         ):
-            assert (wrong(*args) - want).abs().max() > 1e-3, (seed, wrong.__name__)
+            assert (wrong(*args) - want).abs().max() > 1e-3, (seed, wrong.keywords)
 
 
 def gru_fixed(inputs, H, params, z=None, r=None):
