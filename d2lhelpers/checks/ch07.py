@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import secrets
 import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,19 +10,20 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from .checkers import _same, _type_name, band, choice, function, number, parts
+from .checkers import (
+    _same,
+    _type_name,
+    band,
+    choice,
+    fresh_generator,
+    function,
+    number,
+    parts,
+    randint,
+)
 from .core import Unanswered, Verdict, exercise
 
 _M = TypeVar("_M", bound=nn.Module)
-
-
-def _generator() -> torch.Generator:
-    return torch.Generator().manual_seed(secrets.randbits(63))
-
-
-def _randint(low: int, high: int, gen: torch.Generator) -> int:
-    """An int in [low, high], drawn with `gen`."""
-    return int(torch.randint(low, high + 1, (), generator=gen))
 
 
 def _randomize(net: _M, gen: torch.Generator, scale: float = 1.0) -> _M:
@@ -45,11 +45,11 @@ def _not_a_class(answer: Any) -> Verdict | None:
 
 def _branches(gen: torch.Generator) -> tuple[list[nn.Module], torch.Tensor]:
     """2 to 4 branches from d inputs to q outputs (some with a hidden layer), and a batch X."""
-    d, q, n = _randint(2, 6, gen), _randint(2, 5, gen), _randint(2, 5, gen)
+    d, q, n = randint(2, 6, gen), randint(2, 5, gen), randint(2, 5, gen)
     branches: list[nn.Module] = []
-    for k in range(_randint(2, 4, gen)):
+    for k in range(randint(2, 4, gen)):
         if k % 2:
-            h = _randint(2, 6, gen)
+            h = randint(2, 6, gen)
             branches.append(nn.Sequential(nn.Linear(d, h), nn.Tanh(), nn.Linear(h, q)))
         else:
             branches.append(nn.Linear(d, q))
@@ -62,7 +62,7 @@ def _check_parallel_sum(answer: Any) -> Verdict:
     """ParallelSum(*branches)(X) == sum of the branches' outputs, every branch registered."""
     if (wrong := _not_a_class(answer)) is not None:
         return wrong
-    branches, X = _branches(_generator())
+    branches, X = _branches(fresh_generator())
     with torch.no_grad():
         outputs = [b(X) for b in branches]
     expected = sum(outputs[1:], outputs[0])
@@ -139,11 +139,11 @@ def _check_tensor_reduction(answer: Any) -> Verdict:
     """TensorReduction(i, o): one parameter W (i, i, o), y_k = sum_ij W_ijk x_i x_j per example."""
     if (wrong := _not_a_class(answer)) is not None:
         return wrong
-    gen = _generator()
-    i = _randint(2, 6, gen)
-    o = _randint(2, 5, gen)
+    gen = fresh_generator()
+    i = randint(2, 6, gen)
+    o = randint(2, 5, gen)
     o = o + 1 if o == i else o  # in_features != out_features: a swapped axis shows
-    n = _randint(2, 5, gen)
+    n = randint(2, 5, gen)
     layer = answer(i, o)
     if not isinstance(layer, nn.Module):
         return Verdict(
@@ -255,7 +255,7 @@ def _tied_inputs(gen: torch.Generator) -> tuple[nn.Sequential, torch.Tensor]:
     """A tied net and a batch where both usages get clearly different, non-zero gradients, so
     (total, total), (total / 2, total / 2) and the swapped pair are wrong on every draw."""
     while True:
-        d, h, n = _randint(2, 6, gen), _randint(3, 8, gen), _randint(3, 6, gen)
+        d, h, n = randint(2, 6, gen), randint(3, 8, gen), randint(3, 6, gen)
         net = _randomize(_tied_net(d, h), gen, 0.7)
         X = torch.randn(n, d, generator=gen)
         g2, g4 = _usage_grads(net, X)
@@ -335,11 +335,11 @@ def _check_transfer(answer: Any) -> Verdict:
     """transfer(src, dst, path): layers 0 and 2 of src reach dst through the file at path."""
     if not callable(answer):
         return Verdict(False, f"请给出一个函数（def ...），你给的是 {_type_name(answer)}。")
-    gen = _generator()
-    d, h1, h2 = _randint(2, 8, gen), _randint(3, 8, gen), _randint(3, 8, gen)
-    q_src = _randint(2, 4, gen)
+    gen = fresh_generator()
+    d, h1, h2 = randint(2, 8, gen), randint(3, 8, gen), randint(3, 8, gen)
+    q_src = randint(2, 4, gen)
     src = _randomize(_mlp(d, h1, h2, q_src), gen)
-    dst = _randomize(_mlp(d, h1, h2, q_src + _randint(1, 3, gen)), gen)  # another output layer
+    dst = _randomize(_mlp(d, h1, h2, q_src + randint(1, 3, gen)), gen)  # another output layer
     src_values, dst_values = _snapshot(src), _snapshot(dst)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "first-two.params"

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from .checkers import _plain, _type_name, band, choice, function, number, parts, tensor
+from .checkers import (
+    _plain,
+    _type_name,
+    band,
+    choice,
+    fresh_generator,
+    function,
+    number,
+    parts,
+    randint,
+    tensor,
+)
 from .core import Unanswered, Verdict, exercise
 
 Pair = tuple[int, int]
-
-
-def _generator() -> torch.Generator:
-    return torch.Generator().manual_seed(secrets.randbits(63))
-
-
-def _randint(low: int, high: int, gen: torch.Generator) -> int:
-    """An int in [low, high], drawn with `gen`."""
-    return int(torch.randint(low, high + 1, (), generator=gen))
 
 
 # ----------------------------------------------------------------------------- 08.1
@@ -125,13 +126,13 @@ def _kernel_problem(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float, int]:
     """Fresh X (h, w), target Y, starting kernel K0, a stable learning rate and 3 to 6 steps."""
     kernels = [(1, 2), (2, 1), (2, 2), (1, 3), (3, 1)]
-    k_h, k_w = kernels[_randint(0, len(kernels) - 1, gen)]
-    h, w = _randint(4, 8, gen), _randint(4, 8, gen)
+    k_h, k_w = kernels[randint(0, len(kernels) - 1, gen)]
+    h, w = randint(4, 8, gen), randint(4, 8, gen)
     X = torch.rand(h, w, generator=gen)
     Y = torch.rand(h - k_h + 1, w - k_w + 1, generator=gen)
     K0 = 0.5 * torch.randn(k_h, k_w, generator=gen)
     lr = 0.001 + 0.003 * float(torch.rand((), generator=gen))  # below 2 / λ_max on every draw
-    return X, Y, K0, lr, _randint(3, 6, gen)
+    return X, Y, K0, lr, randint(3, 6, gen)
 
 
 exercise("08.2", "学习 (2, 1) 的卷积核：学习率太大、太小与临界学习率")(
@@ -241,10 +242,10 @@ _FLOAT_DIVISION = _each(lambda n, k, p, s: (n - k + 2 * p) / s + 1)  # type: ign
 def _shape_config(gen: torch.Generator) -> tuple[Pair, Pair, Pair, Pair]:
     """(n, k, p, s) pairs on which every planted mistake gives another shape."""
     while True:
-        n = (_randint(5, 32, gen), _randint(5, 32, gen))
-        k = (_randint(1, 7, gen), _randint(1, 7, gen))
-        p = (_randint(0, 3, gen), _randint(0, 3, gen))
-        s = (_randint(1, 4, gen), _randint(1, 4, gen))
+        n = (randint(5, 32, gen), randint(5, 32, gen))
+        k = (randint(1, 7, gen), randint(1, 7, gen))
+        p = (randint(0, 3, gen), randint(0, 3, gen))
+        s = (randint(1, 4, gen), randint(1, 4, gen))
         right = _out_shape(n, k, p, s)
         planted = [m(n, k, p, s) for m, _ in _SHAPE_MISTAKES] + [_FLOAT_DIVISION(n, k, p, s)]
         # every mistake gives another shape than the right one and than each other (its own hint)
@@ -256,7 +257,7 @@ def _check_out_shape(answer: Any) -> Verdict:
     """conv_out_shape(n, k, p, s) on three fresh configurations: `输出形状应为 (14, 14)，你的是 ...`."""
     if not callable(answer):
         return Verdict(False, f"请给出一个函数（def ...），你给的是 {_type_name(answer)}。")
-    gen = _generator()
+    gen = fresh_generator()
     for trial in range(3):
         n, k, p, s = _shape_config(gen)
         got = answer(n, k, p, s)
@@ -389,11 +390,11 @@ _MULT_MISTAKES: list[tuple[Callable[[tuple, tuple, Pair, Pair], int], str]] = [
 def _conv_config(gen: torch.Generator) -> tuple[tuple, tuple, Pair, Pair]:
     """((c_i, h, w), (c_o, c_i, k_h, k_w), padding, stride) separating every planted mistake."""
     while True:
-        c_i, c_o = _randint(2, 8, gen), _randint(2, 8, gen)
-        h, w = _randint(4, 20, gen), _randint(4, 20, gen)
-        k_h, k_w = _randint(1, 5, gen), _randint(1, 5, gen)
-        padding = (_randint(0, 2, gen), _randint(0, 2, gen))
-        stride = (_randint(1, 3, gen), _randint(1, 3, gen))
+        c_i, c_o = randint(2, 8, gen), randint(2, 8, gen)
+        h, w = randint(4, 20, gen), randint(4, 20, gen)
+        k_h, k_w = randint(1, 5, gen), randint(1, 5, gen)
+        padding = (randint(0, 2, gen), randint(0, 2, gen))
+        stride = (randint(1, 3, gen), randint(1, 3, gen))
         args = ((c_i, h, w), (c_o, c_i, k_h, k_w), padding, stride)
         out = _out_shape((h, w), (k_h, k_w), padding, stride)
         right = _mults(*args)

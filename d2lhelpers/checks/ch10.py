@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import copy
 import math
-import secrets
 from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .checkers import _same, band, choice, function, parts, value
+from .checkers import _same, band, choice, fresh_generator, function, parts, value
 from .core import Unanswered, Verdict, exercise
 
 # ----------------------------------------------------------------------------- 10.1
@@ -254,7 +253,7 @@ def _epoch_checker(answer: Any) -> Verdict:
     if not callable(answer):
         return Verdict(False, f"请给出一个函数（def ...），你给的是 {type(answer).__name__}。")
     for theta in (0.05, None, 1e6):
-        gen = torch.Generator().manual_seed(secrets.randbits(63))
+        gen = fresh_generator()
         net, batches = _epoch_setup(gen)
         ours = copy.deepcopy(net)
         _reference_epoch(net, batches, torch.optim.SGD(net.parameters(), lr=0.5), theta)

@@ -8,7 +8,6 @@ and compared with the library's modules given the same parameters.
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -20,17 +19,18 @@ from d2lhelpers.attention import DotProductAttention, masked_softmax
 from d2lhelpers.bahdanau import Seq2SeqAttentionDecoder
 from d2lhelpers.seq2seq import Seq2SeqEncoder
 
-from .checkers import _same, _type_name, choice, function, number, parts, value
+from .checkers import (
+    _same,
+    _type_name,
+    choice,
+    fresh_generator,
+    function,
+    number,
+    parts,
+    randint,
+    value,
+)
 from .core import Unanswered, Verdict, exercise
-
-
-def _generator() -> torch.Generator:
-    return torch.Generator().manual_seed(secrets.randbits(63))
-
-
-def _randint(low: int, high: int, gen: torch.Generator) -> int:
-    """An int in [low, high], drawn with `gen`."""
-    return int(torch.randint(low, high + 1, (), generator=gen))
 
 
 def _not_a_class(answer: Any) -> Verdict | None:
@@ -76,7 +76,7 @@ def _nw_loss(w: Any, x: torch.Tensor, y: torch.Tensor, exclude_self: bool = True
 
 
 def _nw_data(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    n = _randint(6, 30, gen)
+    n = randint(6, 30, gen)
     x, _ = torch.sort(torch.rand(n, generator=gen) * 5)
     return x, _f(x) + torch.normal(0.0, 0.5, (n,), generator=gen)
 
@@ -231,8 +231,8 @@ def _unmasked(
 
 
 def _attention_inputs(gen: torch.Generator) -> tuple[torch.Tensor, ...]:
-    b, nq, v = _randint(2, 4, gen), _randint(1, 5, gen), _randint(2, 6, gen)
-    nk, d = _randint(3, 8, gen), _randint(4, 16, gen)
+    b, nq, v = randint(2, 4, gen), randint(1, 5, gen), randint(2, 6, gen)
+    nk, d = randint(3, 8, gen), randint(4, 16, gen)
     lens = torch.randint(1, nk, (b,), generator=gen)  # below nk: some keys are always masked
     Q, K = torch.randn(b, nq, d, generator=gen), torch.randn(b, nk, d, generator=gen)
     return Q, K, torch.randn(b, nk, v, generator=gen), lens
@@ -318,7 +318,7 @@ def _check_dot_decoder(answer: Any) -> Verdict:
     """The learner's decoder == the library's Bahdanau decoder with DotProductAttention."""
     if (wrong := _not_a_class(answer)) is not None:
         return wrong
-    gen = _generator()
+    gen = fresh_generator()
     ours: Any = _build(answer, *_SIZES.values())
     if isinstance(ours, Verdict):
         return ours
@@ -347,7 +347,7 @@ def _check_dot_decoder(answer: Any) -> Verdict:
         m.eval()
     b, T = 4, 6
     src = torch.randint(0, 10, (b, T), generator=gen)
-    tgt = torch.randint(0, 10, (b, _randint(2, 5, gen)), generator=gen)
+    tgt = torch.randint(0, 10, (b, randint(2, 5, gen)), generator=gen)
     lens = torch.tensor([T, 4, 2, 1])
     with torch.no_grad():
         enc_outputs = encoder(src)
@@ -434,8 +434,8 @@ exercise("12.4", "书中的 DecoderBlock：评估模式下的强制教学与逐�
 def _check_learned_pe(answer: Any) -> Verdict:
     if (wrong := _not_a_class(answer)) is not None:
         return wrong
-    gen = _generator()
-    d, max_len = 2 * _randint(2, 8, gen), _randint(20, 60, gen)
+    gen = fresh_generator()
+    d, max_len = 2 * randint(2, 8, gen), randint(20, 60, gen)
     pe = _build(answer, d, 0, max_len)
     if isinstance(pe, Verdict):
         return pe
@@ -457,9 +457,9 @@ def _check_learned_pe(answer: Any) -> Verdict:
     with torch.no_grad():
         P.copy_(torch.randn(P.shape, generator=gen))
     pe.eval()
-    T = _randint(2, 8, gen)
+    T = randint(2, 8, gen)
     X = torch.randn(3, T, d, generator=gen)
-    offset = _randint(1, max_len - T, gen)
+    offset = randint(1, max_len - T, gen)
     with torch.no_grad():
         if _same(pe(X), X + P[:, :T], 1e-5, 1e-6, "forward(X) 的结果") is not None:
             return Verdict(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -12,14 +11,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .checkers import _same, _type_name, function, parts, value
+from .checkers import _same, _type_name, fresh_generator, function, parts, value
 from .core import Unanswered, Verdict, exercise
 
 Checker = Callable[[Any], Verdict]
-
-
-def _gen() -> torch.Generator:
-    return torch.Generator().manual_seed(secrets.randbits(63))
 
 
 def _ints(gen: torch.Generator, low: int, high: int, n: int = 1) -> list[int]:
@@ -152,7 +147,7 @@ def _mask_check(
         if not callable(answer):
             return Verdict(False, f"请给出一个函数（def ...），你给的是 {_type_name(answer)}。")
         for trial in range(3):
-            X, valid_len, val = make_inputs(_gen())
+            X, valid_len, val = make_inputs(fresh_generator())
             mine, before = X.clone(), X.clone()
             got = answer(mine, valid_len.clone(), val)
             if got is None:

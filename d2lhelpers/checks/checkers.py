@@ -40,6 +40,17 @@ def _type_name(x: object) -> str:
     return type(x).__name__
 
 
+def fresh_generator() -> torch.Generator:
+    """A generator with a fresh random seed: new inputs for every check, and the learner's
+    global random state untouched."""
+    return torch.Generator().manual_seed(secrets.randbits(63))
+
+
+def randint(low: int, high: int, gen: torch.Generator) -> int:
+    """An int in [low, high] (both included), drawn with `gen`."""
+    return int(torch.randint(low, high + 1, (), generator=gen))
+
+
 def _pass(explanation: str) -> Verdict:
     return Verdict(True, explanation)
 
@@ -300,7 +311,7 @@ def function(
         if not callable(answer):
             return Verdict(False, f"请给出一个函数（def ...），你给的是 {_type_name(answer)}。")
         for trial in range(trials):
-            gen = torch.Generator().manual_seed(secrets.randbits(63))
+            gen = fresh_generator()
             args = make_inputs(gen)
             try:
                 got = answer(*_clone(args))
