@@ -12,18 +12,10 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from _common import lenet  # the book's LeNet, as bench_lenet trains it
 from torch import nn
 
 import d2lhelpers as d2l
-
-
-def lenet() -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
-        nn.Conv2d(6, 16, kernel_size=5), nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
-        nn.Flatten(), nn.Linear(16 * 5 * 5, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(),
-        nn.Linear(84, 10),
-    )  # fmt: skip
 
 
 def alexnet(c: int = 8, num_hiddens: int = 512) -> nn.Sequential:
