@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import NOTEBOOKS as _TITLES
 from .checkers import _same, _type_name, fresh_generator, function, parts, value
 from .core import Unanswered, Verdict, exercise
 
@@ -359,23 +360,8 @@ exercise("15.4", "BatchNorm1d 的评估模式与 running_mean、running_var、mo
 
 # ----------------------------------------------------------------------------- 15.5
 
-NOTEBOOKS = {
-    "01_tensors",
-    "02_pandas",
-    "03_linear_algebra",
-    "04_autograd",
-    "05_linear_networks",
-    "06_mlp",
-    "07_deep_learning_computation",
-    "08_cnn",
-    "09_modern_cnn",
-    "10_rnn",
-    "11_modern_rnn",
-    "12_attention",
-    "13_computer_vision",
-    "14_optimization",
-    "15_keys",
-}
+# the notebook files a row may link to: the titles of d2l.progress() without their Chinese
+NOTEBOOKS = {title.split()[0] for title in _TITLES.values()}
 _LINK = re.compile(r"\]\((\d\d_[a-z0-9_]+)\.ipynb(?:#[^)\s]+)?\)")
 
 
