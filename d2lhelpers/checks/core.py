@@ -17,7 +17,6 @@ Introduced in every notebook's 练习 section; instructors grade with `grade.py`
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import re
 import sys
 from collections.abc import Callable
@@ -122,9 +121,7 @@ def notebook_number(notebook: int | str) -> int:
 
 def _load(number: int) -> None:
     if number not in _LOADED:
-        module = f"{__package__}.ch{number:02d}"
-        if importlib.util.find_spec(module) is not None:  # else: none checkable yet
-            importlib.import_module(module)
+        importlib.import_module(f"{__package__}.ch{number:02d}")
         _LOADED.add(number)
 
 
