@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checkers import _as_number, band, choice, function, number, parts, tensor, value
+from .checkers import as_number, band, choice, function, number, parts, tensor, value
 from .core import Verdict, exercise
 
 # ----------------------------------------------------------------------------- 05.1
@@ -202,7 +202,7 @@ def _fit_reference() -> Callable[[Any], Verdict]:
 
 def _fit_checker(answer: Any) -> Verdict:
     """(w, b) within 0.01 of the exact least-absolute-deviations line of the notebook's data."""
-    numbers = [_as_number(v) for v in answer] if isinstance(answer, tuple | list) else []
+    numbers = [as_number(v) for v in answer] if isinstance(answer, tuple | list) else []
     if len(numbers) != 2 or None in numbers:
         return Verdict(False, f"请给出两个数的元组 (w, b)，你给的是 {answer!r:.40}。")
     return _fit_reference()(torch.tensor(numbers))

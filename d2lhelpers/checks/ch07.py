@@ -11,8 +11,6 @@ import torch
 from torch import nn
 
 from .checkers import (
-    _same,
-    _type_name,
     band,
     choice,
     fresh_generator,
@@ -20,6 +18,8 @@ from .checkers import (
     number,
     parts,
     randint,
+    same,
+    type_name,
 )
 from .core import Unanswered, Verdict, exercise
 
@@ -37,7 +37,7 @@ def _randomize(net: _M, gen: torch.Generator, scale: float = 1.0) -> _M:
 def _not_a_class(answer: Any) -> Verdict | None:
     if callable(answer):
         return None
-    return Verdict(False, f"请给出一个类（class ...(nn.Module)），你给的是 {_type_name(answer)}。")
+    return Verdict(False, f"请给出一个类（class ...(nn.Module)），你给的是 {type_name(answer)}。")
 
 
 # ----------------------------------------------------------------------------- 07.1
@@ -68,17 +68,15 @@ def _check_parallel_sum(answer: Any) -> Verdict:
     expected = sum(outputs[1:], outputs[0])
     block = answer(*branches)
     if not isinstance(block, nn.Module):
-        return Verdict(
-            False, f"ParallelSum(...) 应当是一个 nn.Module，你的是 {_type_name(block)}。"
-        )
+        return Verdict(False, f"ParallelSum(...) 应当是一个 nn.Module，你的是 {type_name(block)}。")
     got = block(X)
     if got is None:
         raise Unanswered
-    why = _same(got, expected, 1e-5, 1e-5, "输出")
+    why = same(got, expected, 1e-5, 1e-5, "输出")
     if why is not None:
-        if _same(got, expected / len(branches), 1e-5, 1e-5) is None:
+        if same(got, expected / len(branches), 1e-5, 1e-5) is None:
             return Verdict(False, "这是各分支输出的平均：题目要的是它们的和。")
-        if _same(got, outputs[-1], 1e-5, 1e-5) is None:
+        if same(got, outputs[-1], 1e-5, 1e-5) is None:
             return Verdict(
                 False, "输出只剩最后一个分支：每个分支都要用同一个 X 计算，再把结果相加。"
             )
@@ -147,7 +145,7 @@ def _check_tensor_reduction(answer: Any) -> Verdict:
     layer = answer(i, o)
     if not isinstance(layer, nn.Module):
         return Verdict(
-            False, f"TensorReduction(...) 应当是一个 nn.Module，你的是 {_type_name(layer)}。"
+            False, f"TensorReduction(...) 应当是一个 nn.Module，你的是 {type_name(layer)}。"
         )
     params = list(layer.parameters())
     shapes = [tuple(p.shape) for p in params]
@@ -175,13 +173,13 @@ def _check_tensor_reduction(answer: Any) -> Verdict:
         raise Unanswered
     Wd = W.detach()
     expected = torch.einsum("ijk,ni,nj->nk", Wd, X, X)
-    why = _same(got, expected, 1e-4, 1e-4, "输出")
+    why = same(got, expected, 1e-4, 1e-4, "输出")
     if why is not None:
-        if _same(got, torch.einsum("iik,ni->nk", Wd, X * X), 1e-4, 1e-4) is None:
+        if same(got, torch.einsum("iik,ni->nk", Wd, X * X), 1e-4, 1e-4) is None:
             return Verdict(
                 False, "只用到了 i = j 的项：x_i x_j 里 i 和 j 是两个独立的下标，各自遍历全部输入。"
             )
-        if _same(got, expected.sum(0), 1e-4, 1e-4) is None:
+        if same(got, expected.sum(0), 1e-4, 1e-4) is None:
             return Verdict(
                 False, f"把一批样本加在了一起：输入 (n, {i}) 应得到 (n, {o})，每个样本一行。"
             )
@@ -194,7 +192,7 @@ def _check_tensor_reduction(answer: Any) -> Verdict:
     if W.grad is None:
         return Verdict(False, "反向传播后 W.grad 仍是 None：forward 里要直接使用参数本身。")
     expected_grad = torch.einsum("ni,nj->ij", X, X)[..., None].expand(i, i, o)
-    why = _same(W.grad, expected_grad, 1e-4, 1e-4, "W 的梯度")
+    why = same(W.grad, expected_grad, 1e-4, 1e-4, "W 的梯度")
     if why is not None:
         return Verdict(False, why)
     return Verdict(True)
@@ -334,7 +332,7 @@ def _same_values(net: nn.Module, values: dict[str, torch.Tensor], keys: tuple[st
 def _check_transfer(answer: Any) -> Verdict:
     """transfer(src, dst, path): layers 0 and 2 of src reach dst through the file at path."""
     if not callable(answer):
-        return Verdict(False, f"请给出一个函数（def ...），你给的是 {_type_name(answer)}。")
+        return Verdict(False, f"请给出一个函数（def ...），你给的是 {type_name(answer)}。")
     gen = fresh_generator()
     d, h1, h2 = randint(2, 8, gen), randint(3, 8, gen), randint(3, 8, gen)
     q_src = randint(2, 4, gen)
@@ -380,7 +378,7 @@ def _check_transfer(answer: Any) -> Verdict:
 def _check_missing_keys(answer: Any) -> Verdict:
     if not isinstance(answer, list | tuple | set) or not all(isinstance(k, str) for k in answer):
         return Verdict(
-            False, f"请给出键名（字符串）的列表，例如 ['0.weight']；你给的是 {_type_name(answer)}。"
+            False, f"请给出键名（字符串）的列表，例如 ['0.weight']；你给的是 {type_name(answer)}。"
         )
     keys = set(answer)
     if keys == {"4.weight", "4.bias"}:

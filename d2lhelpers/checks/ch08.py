@@ -8,16 +8,16 @@ from typing import Any
 import torch
 
 from .checkers import (
-    _plain,
-    _type_name,
     band,
     choice,
     fresh_generator,
     function,
     number,
     parts,
+    plain,
     randint,
     tensor,
+    type_name,
 )
 from .core import Unanswered, Verdict, exercise
 
@@ -256,7 +256,7 @@ def _shape_config(gen: torch.Generator) -> tuple[Pair, Pair, Pair, Pair]:
 def _check_out_shape(answer: Any) -> Verdict:
     """conv_out_shape(n, k, p, s) on three fresh configurations: `输出形状应为 (14, 14)，你的是 ...`."""
     if not callable(answer):
-        return Verdict(False, f"请给出一个函数（def ...），你给的是 {_type_name(answer)}。")
+        return Verdict(False, f"请给出一个函数（def ...），你给的是 {type_name(answer)}。")
     gen = fresh_generator()
     for trial in range(3):
         n, k, p, s = _shape_config(gen)
@@ -265,7 +265,7 @@ def _check_out_shape(answer: Any) -> Verdict:
             if trial == 0:
                 raise Unanswered
             return Verdict(False, "你的函数有时返回 None。")
-        got = _plain(got)
+        got = plain(got)
         right = _out_shape(n, k, p, s)
         if got == right:
             continue
@@ -287,12 +287,12 @@ _PADDINGS, _STRIDES = range(3), range(1, 5)
 
 def _check_pairs(answer: Any) -> Verdict:
     """Every (p, s) with p in 0..2, s in 1..4 that turns 28x28 into 14x14 under a 5x5 kernel."""
-    items = _plain(answer) if isinstance(answer, list | tuple | set) else None
+    items = plain(answer) if isinstance(answer, list | tuple | set) else None
     if isinstance(answer, set):
-        items = tuple(_plain(list(answer)))
+        items = tuple(plain(list(answer)))
     if items is None:
         return Verdict(
-            False, f"请给出 (p, s) 组合的列表，例如 [(0, 1)]；你给的是 {_type_name(answer)}。"
+            False, f"请给出 (p, s) 组合的列表，例如 [(0, 1)]；你给的是 {type_name(answer)}。"
         )
     if len(items) == 2 and all(isinstance(v, int) for v in items):
         return Verdict(False, "请给出 (p, s) 组合的列表，哪怕只有一个也写成 [(p, s)]。")

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkers import _type_name, band, choice, function, number, parts, value
+from .checkers import band, choice, function, number, parts, type_name, value
 from .core import Unanswered, Verdict, exercise
 
 # ----------------------------------------------------------------------------- shared
@@ -64,9 +64,7 @@ def _class_hint(answer: Any, name: str) -> Verdict | None:
     if isinstance(answer, nn.Module):
         return Verdict(False, f"请给出类 {name} 本身（不带括号），不是它的一个实例。")
     if not (isinstance(answer, type) and issubclass(answer, nn.Module)):
-        return Verdict(
-            False, f"请给出一个 nn.Module 的子类 {name}，你给的是 {_type_name(answer)}。"
-        )
+        return Verdict(False, f"请给出一个 nn.Module 的子类 {name}，你给的是 {type_name(answer)}。")
     return None
 
 
@@ -114,7 +112,7 @@ def _gap_checker(answer: Any) -> Verdict:
     """alexnet_gap(c, small_input) for fresh c, both input sizes: no Linear, (N, 10) out, and
     the reference's parameter count (the 1x1 head)."""
     if not callable(answer):
-        return Verdict(False, f"请给出函数 alexnet_gap（def ...），你给的是 {_type_name(answer)}。")
+        return Verdict(False, f"请给出函数 alexnet_gap（def ...），你给的是 {type_name(answer)}。")
     for small_input in (True, False):
         c = (8, 16)[secrets.randbelow(2)]
         net = answer(c=c, small_input=small_input)
@@ -123,7 +121,7 @@ def _gap_checker(answer: Any) -> Verdict:
         call = f"alexnet_gap(c={c}, small_input={small_input})"
         if not isinstance(net, nn.Module):
             return Verdict(
-                False, f"{call} 应返回一个网络（nn.Module），你的返回了 {_type_name(net)}。"
+                False, f"{call} 应返回一个网络（nn.Module），你的返回了 {type_name(net)}。"
             )
         if any(isinstance(m, nn.Linear) for m in net.modules()):
             return Verdict(False, f"{call} 里还有 nn.Linear：题目要把全连接层全部换掉。")
@@ -137,7 +135,7 @@ def _gap_checker(answer: Any) -> Verdict:
         finally:
             net.train(was_training)
         if not isinstance(Y, torch.Tensor) or tuple(Y.shape) != (2, 10):
-            got = tuple(Y.shape) if isinstance(Y, torch.Tensor) else _type_name(Y)
+            got = tuple(Y.shape) if isinstance(Y, torch.Tensor) else type_name(Y)
             return Verdict(
                 False,
                 f"{call} 对形状 (2, 1, {size}, {size}) 的输入应输出 (2, 10)，你的是 {got}："
@@ -401,7 +399,7 @@ def _train_then_eval(batch_norm: Callable) -> Callable:
                 return None
             if not isinstance(out, tuple | list) or len(out) != 3:
                 raise TypeError(
-                    f"batch_norm 应返回 (Y, moving_mean, moving_var)，你的返回了 {_type_name(out)}"
+                    f"batch_norm 应返回 (Y, moving_mean, moving_var)，你的返回了 {type_name(out)}"
                 )
             Y, mean, var = out
             out = batch_norm(
@@ -409,7 +407,7 @@ def _train_then_eval(batch_norm: Callable) -> Callable:
             )
             if not isinstance(out, tuple | list) or len(out) != 3:
                 raise TypeError(
-                    f"batch_norm 应返回 (Y, moving_mean, moving_var)，你的返回了 {_type_name(out)}"
+                    f"batch_norm 应返回 (Y, moving_mean, moving_var)，你的返回了 {type_name(out)}"
                 )
         return Y, mean, var, out[0]
 
@@ -468,7 +466,7 @@ def _bn_function_checker() -> Callable[[Any], Verdict]:
     def run(answer: Any) -> Verdict:
         if not callable(answer):
             return Verdict(
-                False, f"请给出函数 batch_norm（def ...），你给的是 {_type_name(answer)}。"
+                False, f"请给出函数 batch_norm（def ...），你给的是 {type_name(answer)}。"
             )
         return check(_train_then_eval(answer))
 
@@ -503,7 +501,7 @@ def _bn_class_checker(answer: Any) -> Verdict:
                 raise Unanswered  # the scaffold's forward, still `return None`
             if not isinstance(Y, torch.Tensor):
                 return Verdict(
-                    False, f"BatchNorm 的 forward 应返回张量 Y，你的返回了 {_type_name(Y)}。"
+                    False, f"BatchNorm 的 forward 应返回张量 Y，你的返回了 {type_name(Y)}。"
                 )
             if not _close(Y, theirs(X)):
                 return Verdict(False, f"训练模式下的输出与 nn.{kind} 不同：训练模式的公式不要改。")
@@ -583,7 +581,7 @@ def _plain_block_checker(answer: Any) -> Verdict:
         if Y is None:
             raise Unanswered  # the scaffold's forward, still `return None`
         if not isinstance(Y, torch.Tensor):
-            return Verdict(False, f"{call} 的输出应为张量，你的是 {_type_name(Y)}。")
+            return Verdict(False, f"{call} 的输出应为张量，你的是 {type_name(Y)}。")
         if _close(Y, F.relu(inner)):
             continue
         shortcut = blk.conv3(X) if getattr(blk, "conv3", None) is not None else X

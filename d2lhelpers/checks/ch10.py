@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .checkers import _same, band, choice, fresh_generator, function, parts, value
+from .checkers import band, choice, fresh_generator, function, parts, same, value
 from .core import Unanswered, Verdict, exercise
 
 # ----------------------------------------------------------------------------- 10.1
@@ -266,7 +266,7 @@ def _epoch_checker(answer: Any) -> Verdict:
             raise Unanswered
         got = tuple(p.detach() for p in ours.parameters())
         want = tuple(p.detach() for p in net.parameters())
-        if _same(got, want, 1e-4, 1e-5) is None:
+        if same(got, want, 1e-4, 1e-5) is None:
             continue
         if theta is None:
             return Verdict(

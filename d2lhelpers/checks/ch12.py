@@ -20,14 +20,14 @@ from d2lhelpers.bahdanau import Seq2SeqAttentionDecoder
 from d2lhelpers.seq2seq import Seq2SeqEncoder
 
 from .checkers import (
-    _same,
-    _type_name,
     choice,
     fresh_generator,
     function,
     number,
     parts,
     randint,
+    same,
+    type_name,
     value,
 )
 from .core import Unanswered, Verdict, exercise
@@ -37,7 +37,7 @@ def _not_a_class(answer: Any) -> Verdict | None:
     if isinstance(answer, type):
         return None
     return Verdict(
-        False, f"请给出类本身（class ...: 写类名，不加括号），你给的是 {_type_name(answer)}。"
+        False, f"请给出类本身（class ...: 写类名，不加括号），你给的是 {type_name(answer)}。"
     )
 
 
@@ -47,7 +47,7 @@ def _build(cls: type, *args: Any) -> nn.Module | Verdict:
         module = cls(*args)
     if not isinstance(module, nn.Module):
         return Verdict(
-            False, f"{cls.__name__}(...) 应当是一个 nn.Module，你的是 {_type_name(module)}。"
+            False, f"{cls.__name__}(...) 应当是一个 nn.Module，你的是 {type_name(module)}。"
         )
     return module
 
@@ -355,17 +355,17 @@ def _check_dot_decoder(answer: Any) -> Verdict:
         expected, ref_state = reference(tgt, reference.init_state(enc_outputs, lens))
     if out is None:
         raise Unanswered
-    why = _same(out, expected, 1e-4, 1e-5, "输出")
+    why = same(out, expected, 1e-4, 1e-5, "输出")
     if why is None:
-        why = _same(state[1], ref_state[1], 1e-4, 1e-5, "最后的隐状态")
+        why = same(state[1], ref_state[1], 1e-4, 1e-5, "最后的隐状态")
     if why is None:
         weights = torch.cat(list(ours.attention_weights), 1)
-        why = _same(weights, torch.cat(reference.attention_weights, 1), 1e-4, 1e-5, "注意力权重")
+        why = same(weights, torch.cat(reference.attention_weights, 1), 1e-4, 1e-5, "注意力权重")
     if why is None:
         return Verdict(True)
     with torch.no_grad():
         unmasked, _ = reference(tgt, reference.init_state(enc_outputs, None))
-    if _same(out, unmasked, 1e-4, 1e-5) is None:
+    if same(out, unmasked, 1e-4, 1e-5) is None:
         return Verdict(False, "注意力看到了源序列的填充：把 enc_valid_lens 传给注意力。")
     return Verdict(False, f"与换成缩放点积注意力的 Bahdanau 解码器不同：{why}")
 
@@ -461,10 +461,10 @@ def _check_learned_pe(answer: Any) -> Verdict:
     X = torch.randn(3, T, d, generator=gen)
     offset = randint(1, max_len - T, gen)
     with torch.no_grad():
-        if _same(pe(X), X + P[:, :T], 1e-5, 1e-6, "forward(X) 的结果") is not None:
+        if same(pe(X), X + P[:, :T], 1e-5, 1e-6, "forward(X) 的结果") is not None:
             return Verdict(
                 False,
-                f"forward(X) 应为 X + P[:, :num_steps]：{_same(pe(X), X + P[:, :T], 1e-5, 1e-6)}",
+                f"forward(X) 应为 X + P[:, :num_steps]：{same(pe(X), X + P[:, :T], 1e-5, 1e-6)}",
             )
         try:
             got = pe(X, offset)
@@ -474,8 +474,8 @@ def _check_learned_pe(answer: Any) -> Verdict:
                 "forward 要接受 offset 参数（forward(self, X, offset=0)），解码器逐词预测时用它。",
             )
         expected = X + P[:, offset : offset + T]
-        if _same(got, expected, 1e-5, 1e-6) is not None:
-            if _same(got, X + P[:, :T], 1e-5, 1e-6) is None:
+        if same(got, expected, 1e-5, 1e-6) is not None:
+            if same(got, X + P[:, :T], 1e-5, 1e-6) is None:
                 return Verdict(False, "offset 被忽略了：第 t 步应加上位置 offset + t 的嵌入。")
             return Verdict(False, "forward(X, offset) 应为 X + P[:, offset : offset + num_steps]。")
     return Verdict(True)

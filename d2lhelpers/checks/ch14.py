@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from .checkers import _as_number, _type_name, choice, function, number, parts
+from .checkers import as_number, choice, function, number, parts, type_name
 from .core import Unanswered, Verdict, exercise
 
 Checker = Callable[[Any], Verdict]
@@ -26,9 +26,9 @@ def _measured(
     typical mistakes."""
 
     def check(answer: Any) -> Verdict:
-        x = _as_number(answer)
+        x = as_number(answer)
         if x is None:
-            return Verdict(False, f"请填写{what}（一个数），你给的是 {_type_name(answer)}。")
+            return Verdict(False, f"请填写{what}（一个数），你给的是 {type_name(answer)}。")
         if math.isnan(x):
             return Verdict(False, f"{what}是 nan：运行出错了吗？")
         span = f"{low:g}–{high:g}（{source}；这个实验在快速模式和默认模式下相同）"
@@ -241,16 +241,16 @@ def _piecewise(t: int) -> float:
 def _check_piecewise(answer: Any) -> Verdict:
     """Every t from 0 to 200: the schedule is a function of an integer, checked exhaustively."""
     if not callable(answer):
-        return Verdict(False, f"请给出一个函数（def ...），你给的是 {_type_name(answer)}。")
+        return Verdict(False, f"请给出一个函数（def ...），你给的是 {type_name(answer)}。")
     first = answer(0)
     if first is None:
         raise Unanswered
     for t in range(201):
-        got = _as_number(answer(t))
+        got = as_number(answer(t))
         if got is None:
-            return Verdict(False, f"piecewise({t}) 应返回一个数，你的是 {_type_name(answer(t))}。")
+            return Verdict(False, f"piecewise({t}) 应返回一个数，你的是 {type_name(answer(t))}。")
         if not math.isclose(got, _piecewise(t), rel_tol=1e-9):
-            if all(math.isclose(_as_number(answer(s)) or 0.0, 0.5 ** (s / 20)) for s in (1, 7, 33)):
+            if all(math.isclose(as_number(answer(s)) or 0.0, 0.5 ** (s / 20)) for s in (1, 7, 33)):
                 return Verdict(
                     False, "这是平滑的 0.5^(t/20)，即指数衰减；分段常数要用整除 t // 20。"
                 )
@@ -338,8 +338,8 @@ GOOD_ENOUGH = 0.68  # the widget's grid (steps of 0.05) reaches 0.671 at eta 0.6
 
 def _check_best(answer: Any) -> Verdict:
     if not isinstance(answer, tuple | list) or len(answer) != 2:
-        return Verdict(False, f"请给出一个二元组 (eta, beta)，你给的是 {_type_name(answer)}。")
-    eta, beta = (_as_number(v) for v in answer)
+        return Verdict(False, f"请给出一个二元组 (eta, beta)，你给的是 {type_name(answer)}。")
+    eta, beta = (as_number(v) for v in answer)
     if eta is None or beta is None:
         return Verdict(False, "eta 和 beta 都应是数。")
     if not (0 < eta < 5 and 0 <= beta < 1):
@@ -394,10 +394,10 @@ def _step_ratio(g: float) -> float:
 
 
 def _check_diff(answer: Any) -> Verdict:
-    x = _as_number(answer)
+    x = as_number(answer)
     if x is None:
         return Verdict(
-            False, f"请填写两次最终损失之差的绝对值（一个数），你给的是 {_type_name(answer)}。"
+            False, f"请填写两次最终损失之差的绝对值（一个数），你给的是 {type_name(answer)}。"
         )
     if math.isnan(x) or x < 0:
         return Verdict(False, f"差的绝对值应当 ≥ 0，你的是 {x:g}。")

@@ -12,7 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import NOTEBOOKS as _TITLES
-from .checkers import _same, _type_name, fresh_generator, function, parts, value
+from .checkers import fresh_generator, function, parts, same, type_name, value
 from .core import Unanswered, Verdict, exercise
 
 Checker = Callable[[Any], Verdict]
@@ -146,7 +146,7 @@ def _mask_check(
 
     def check(answer: Any) -> Verdict:
         if not callable(answer):
-            return Verdict(False, f"请给出一个函数（def ...），你给的是 {_type_name(answer)}。")
+            return Verdict(False, f"请给出一个函数（def ...），你给的是 {type_name(answer)}。")
         for trial in range(3):
             X, valid_len, val = make_inputs(fresh_generator())
             mine, before = X.clone(), X.clone()
@@ -156,11 +156,11 @@ def _mask_check(
                     raise Unanswered
                 return Verdict(False, "你的函数返回了 None：请返回掩蔽后的张量。")
             expected = reference(X.clone(), valid_len, val)
-            why = _same(got, expected, 0.0, 0.0)
+            why = same(got, expected, 0.0, 0.0)
             if why is not None:
                 for wrong, hint in mistakes:
                     try:
-                        if _same(got, wrong(X.clone(), valid_len.clone(), val), 0.0, 0.0) is None:
+                        if same(got, wrong(X.clone(), valid_len.clone(), val), 0.0, 0.0) is None:
                             return Verdict(False, hint)
                     except Exception:
                         pass
@@ -369,7 +369,7 @@ def _check_row(answer: Any) -> Verdict:
     if not isinstance(answer, dict):
         return Verdict(
             False,
-            f"请给出字典 {{'row': new_row, 'sheet': SHEET}}（你给的是 {_type_name(answer)}）。",
+            f"请给出字典 {{'row': new_row, 'sheet': SHEET}}（你给的是 {type_name(answer)}）。",
         )
     row, sheet = answer.get("row"), answer.get("sheet")
     if row is None:

@@ -11,6 +11,10 @@ called on fresh random inputs, so a hard-coded result cannot pass.
     function(reference, make_inputs)                    a function called on fresh inputs
     band(0.85, 0.89, minutes=3)                         an experiment's reported result
     parts(a=number(...), b=choice(...))                 a dict of sub-answers
+
+A chapter's own checker (chNN.py) builds on the same pieces: `type_name` (how a wrong answer
+is named in a hint), `as_number`, `plain`, `same` (tensor comparison with a hint), and
+`fresh_generator` / `randint` for new random inputs that leave the learner's random state alone.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ Checker = Callable[[Any], Verdict]
 Mistake = tuple[Any, str]
 
 
-def _type_name(x: object) -> str:
+def type_name(x: object) -> str:
     if isinstance(x, torch.Tensor):
         return f"dtype 为 {x.dtype}、形状为 {tuple(x.shape)} 的张量"
     return type(x).__name__
@@ -77,7 +81,7 @@ def choice(
     def check(answer: Any) -> Verdict:
         if not isinstance(answer, str):
             return Verdict(
-                False, f"请填写选项字母的字符串，例如 'B'（你给的是 {_type_name(answer)}）。"
+                False, f"请填写选项字母的字符串，例如 'B'（你给的是 {type_name(answer)}）。"
             )
         letters = answer.upper().replace(",", "").replace(" ", "")
         if not letters:
@@ -98,7 +102,7 @@ def choice(
 # ----------------------------------------------------------------------------- numbers
 
 
-def _as_number(answer: Any) -> float | None:
+def as_number(answer: Any) -> float | None:
     """A real number from an int, float, numpy scalar or one-element tensor; else None."""
     if isinstance(answer, bool):
         return None
@@ -126,9 +130,9 @@ def number(
     with its hint (matched with the same tolerance)."""
 
     def check(answer: Any) -> Verdict:
-        x = _as_number(answer)
+        x = as_number(answer)
         if x is None:
-            return Verdict(False, f"请填写一个数（int 或 float），你给的是 {_type_name(answer)}。")
+            return Verdict(False, f"请填写一个数（int 或 float），你给的是 {type_name(answer)}。")
         if _close(x, expected, rtol, atol):
             return _pass(explanation)
         for wrong, why in mistakes:
@@ -142,12 +146,12 @@ def number(
 # ----------------------------------------------------------------------------- exact values
 
 
-def _plain(x: Any) -> Any:
+def plain(x: Any) -> Any:
     """torch.Size, lists and tensors of ints -> tuples, so (14, 14) == torch.Size([14, 14])."""
     if isinstance(x, torch.Tensor) and x.dim() == 0:
         return x.item()
     if isinstance(x, torch.Tensor | list | tuple):
-        return tuple(_plain(v) for v in (x.tolist() if isinstance(x, torch.Tensor) else x))
+        return tuple(plain(v) for v in (x.tolist() if isinstance(x, torch.Tensor) else x))
     return x
 
 
@@ -162,7 +166,7 @@ def value(
     torch.Size compare alike); a string compares without surrounding spaces and case."""
 
     def norm(x: Any) -> Any:
-        x = _plain(x)
+        x = plain(x)
         return x.strip().lower() if isinstance(x, str) else x
 
     target = norm(expected)
@@ -170,9 +174,9 @@ def value(
     def check(answer: Any) -> Verdict:
         got = norm(answer)
         if isinstance(target, tuple) and not isinstance(got, tuple):
-            return Verdict(False, f"请给出一个元组，例如 (2, 3)（你给的是 {_type_name(answer)}）。")
+            return Verdict(False, f"请给出一个元组，例如 (2, 3)（你给的是 {type_name(answer)}）。")
         if type(target) is bool and type(got) is not bool:
-            return Verdict(False, f"请填写 True 或 False（你给的是 {_type_name(answer)}）。")
+            return Verdict(False, f"请填写 True 或 False（你给的是 {type_name(answer)}）。")
         if got == target:
             return _pass(explanation)
         for wrong, why in mistakes:
@@ -192,7 +196,7 @@ def _compare_tensors(
     """None when `got` matches `expected`; otherwise why not, as a hint."""
     if not isinstance(got, torch.Tensor):
         extra = "：可以用 torch.tensor(...) 转换" if isinstance(got, list | tuple) else ""
-        return f"{what}应为 torch.Tensor，你的是 {_type_name(got)}{extra}。"
+        return f"{what}应为 torch.Tensor，你的是 {type_name(got)}{extra}。"
     if tuple(got.shape) != tuple(expected.shape):
         return f"{what}的形状应为 {tuple(expected.shape)}，你的是 {tuple(got.shape)}。"
     got = got.detach().cpu()
@@ -214,29 +218,29 @@ def _matches(got: Any, wrong: Any, args: tuple, rtol: float, atol: float) -> boo
     on inputs it does not fit: then it is not this mistake)."""
     try:
         reference = wrong(*_clone(args)) if callable(wrong) else wrong
-        return _same(got, reference, rtol, atol) is None
+        return same(got, reference, rtol, atol) is None
     except Exception:
         return False
 
 
-def _same(got: Any, expected: Any, rtol: float, atol: float, what: str = "结果") -> str | None:
+def same(got: Any, expected: Any, rtol: float, atol: float, what: str = "结果") -> str | None:
     """None when `got` equals `expected` (tensors within tolerance, numbers, tuples)."""
     if isinstance(expected, torch.Tensor):
         return _compare_tensors(got, expected, rtol, atol, what)
     if isinstance(expected, tuple | list) and not isinstance(expected, torch.Size):
         if not isinstance(got, tuple | list) or len(got) != len(expected):
-            return f"{what}应为含 {len(expected)} 个元素的元组，你的是 {_type_name(got)}。"
+            return f"{what}应为含 {len(expected)} 个元素的元组，你的是 {type_name(got)}。"
         for i, (g, e) in enumerate(zip(got, expected, strict=True)):
-            why = _same(g, e, rtol, atol, f"{what}的第 {i} 个元素")
+            why = same(g, e, rtol, atol, f"{what}的第 {i} 个元素")
             if why:
                 return why
         return None
     if isinstance(expected, numbers.Real) and not isinstance(expected, bool):
-        x = _as_number(got)
+        x = as_number(got)
         if x is None:
-            return f"{what}应为一个数，你的是 {_type_name(got)}。"
+            return f"{what}应为一个数，你的是 {type_name(got)}。"
         return None if _close(x, float(expected), rtol, atol) else f"{what}的值不对。"
-    return None if _plain(got) == _plain(expected) else f"{what}不对。"
+    return None if plain(got) == plain(expected) else f"{what}不对。"
 
 
 def tensor(
@@ -255,7 +259,7 @@ def tensor(
 
     def check(answer: Any) -> Verdict:
         reference = expected() if callable(expected) else expected
-        why = _same(answer, reference, rtol, atol)
+        why = same(answer, reference, rtol, atol)
         if why is None:
             return _pass(explanation)
         for wrong, hint in mistakes:
@@ -309,7 +313,7 @@ def function(
 
     def check(answer: Any) -> Verdict:
         if not callable(answer):
-            return Verdict(False, f"请给出一个函数（def ...），你给的是 {_type_name(answer)}。")
+            return Verdict(False, f"请给出一个函数（def ...），你给的是 {type_name(answer)}。")
         for trial in range(trials):
             gen = fresh_generator()
             args = make_inputs(gen)
@@ -321,7 +325,7 @@ def function(
                 if trial == 0:
                     raise Unanswered
                 return Verdict(False, f"对输入（{_describe_inputs(args)}），你的函数返回了 None。")
-            why = _same(got, reference(*_clone(args)), rtol, atol)
+            why = same(got, reference(*_clone(args)), rtol, atol)
             if why is None:
                 continue
             for wrong, hint in mistakes:
@@ -367,9 +371,9 @@ def band(
                 if not result:
                     return Verdict(False, f"History 里的 '{key}' 是空的：训练跑完了吗？")
                 result = result[-1]
-        x = _as_number(result)
+        x = as_number(result)
         if x is None:
-            return Verdict(False, f"请填写{asked}，你给的是 {_type_name(answer)}。")
+            return Verdict(False, f"请填写{asked}，你给的是 {type_name(answer)}。")
         if math.isnan(x) or not (valid[0] <= x <= valid[1]):
             return Verdict(False, f"{what}应在 {valid[0]:g} 到 {valid[1]:g} 之间，你的是 {x:g}。")
         if is_quick():
@@ -400,7 +404,7 @@ def parts(explanation: str = "", **checkers: Checker) -> Checker:
     def check(answer: Any) -> Verdict:
         if not isinstance(answer, Mapping):
             keys = ", ".join(repr(k) for k in checkers)
-            return Verdict(False, f"请给出一个字典，键为 {keys}（你给的是 {_type_name(answer)}）。")
+            return Verdict(False, f"请给出一个字典，键为 {keys}（你给的是 {type_name(answer)}）。")
         unknown = sorted(set(answer) - set(checkers), key=str)
         if unknown:
             return Verdict(
