@@ -41,6 +41,8 @@ from pathlib import Path
 
 import nbformat
 
+from d2lhelpers.checks.client import PollingNotebookClient
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
@@ -194,7 +196,6 @@ def kernel_env(quick: bool) -> dict[str, str]:
 
 def execute(path: Path, quick: bool, cell_timeout: int) -> tuple[nbformat.NotebookNode, float]:
     """Run `path` top to bottom in a fresh kernel; raises BuildError on the first error."""
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     nb = nbformat.read(path, as_version=4)
@@ -206,7 +207,7 @@ def execute(path: Path, quick: bool, cell_timeout: int) -> tuple[nbformat.Notebo
         progress = tqdm(total=code_cells, unit="cell", leave=False, desc=path.stem)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="d2l-site-") as workdir:
-        client = NotebookClient(
+        client = PollingNotebookClient(
             nb,
             timeout=cell_timeout,
             kernel_name="python3",
@@ -276,8 +277,8 @@ def _run_notebooks(
             try:
                 nb, seconds = execute(path, quick, cell_timeout)
             except CellTimeout as e:
-                # nbclient sometimes never sees the end of a widget cell whose kernel is idle
-                # (jupyter/nbclient#312); a second run has always passed
+                # a stall that the 1-s polls of PollingNotebookClient do not end
+                # (jupyter/nbclient#312) would not come back on a second run
                 print(f"[{i}/{len(pending)}] {e}; running it once more", flush=True)
                 nb, seconds = execute(path, quick, cell_timeout)
         except BuildError as e:

@@ -111,9 +111,9 @@ def _output_text(cell: Any) -> str:
 def grade_one(path: Path, *, quick: bool, cell_timeout: int) -> list[list[str]]:
     """Rows [exercise, verdict, detail] for one notebook (run in its own process)."""
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
+    from .client import PollingNotebookClient
     from .core import registered
 
     try:
@@ -134,7 +134,7 @@ def grade_one(path: Path, *, quick: bool, cell_timeout: int) -> list[list[str]]:
         "D2L_PROGRESS_FILE": str(Path(workdir) / "progress.json"),  # never the learner's own
         "D2L_QUICK": "1" if quick else "0",
     }
-    client = NotebookClient(
+    client = PollingNotebookClient(
         nb,
         timeout=cell_timeout,
         allow_errors=True,
@@ -149,17 +149,21 @@ def grade_one(path: Path, *, quick: bool, cell_timeout: int) -> list[list[str]]:
     with client.setup_kernel(env=env):
         try:
             for index, cell in enumerate(nb.cells):
+                start = time.monotonic()
                 client.execute_cell(cell, index)
+                timed_out = time.monotonic() - start >= cell_timeout
+                interrupted = False
                 for out in cell.get("outputs", []):
                     if out.get("output_type") != "error":
                         continue
-                    if out.get("ename") == "KeyboardInterrupt":  # interrupt_on_timeout
-                        general.append(
-                            f"cell {index} ran past {cell_timeout} s and was interrupted"
-                        )
-                    else:
-                        raised = f"{out.get('ename')}: {out.get('evalue', '')[:80]}"
-                        general.append(f"cell {index} raised {raised}")
+                    if out.get("ename") == "KeyboardInterrupt" and timed_out:
+                        interrupted = True  # interrupt_on_timeout's own error
+                        continue
+                    raised = f"{out.get('ename')}: {out.get('evalue', '')[:80]}"
+                    general.append(f"cell {index} raised {raised}")
+                if timed_out:  # with or without an output saying so
+                    how = " and was interrupted" if interrupted else ""
+                    general.append(f"cell {index} ran past {cell_timeout} s{how}")
             grader = nbformat.v4.new_code_cell(_GRADER_CELL % (_MARK, ids))
             nb.cells.append(grader)
             client.execute_cell(grader, len(nb.cells) - 1)

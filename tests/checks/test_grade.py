@@ -44,6 +44,13 @@ def grades(tmp_path_factory):
     )
     _notebook(folder / "edited_03_linear_algebra.ipynb", SOLVED, checks={"03.4": 'print("skip")'})
     _notebook(folder / "loops_03_linear_algebra.ipynb", SOLVED, before=["while True:\n    pass"])
+    _notebook(  # a cell past its limit that prints nothing, as an idle kernel nbclient missed
+        folder / "deaf_03_linear_algebra.ipynb",
+        SOLVED,
+        before=[
+            "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(20)"
+        ],
+    )
     _notebook(
         folder / "raises_03_linear_algebra.ipynb", SOLVED, before=['raise ValueError("boom")']
     )
@@ -77,6 +84,11 @@ def test_a_removed_check_cell_is_named(grades):
 def test_a_loop_is_interrupted_and_the_rest_graded(grades):
     assert all(grades["loops", i][0] == "passed" for i in SOLVED)
     assert grades["loops", "*"][1] == "cell 1 ran past 15 s and was interrupted"
+
+
+def test_a_cell_past_its_limit_is_noted_even_when_it_prints_nothing(grades):
+    assert all(grades["deaf", i][0] == "passed" for i in SOLVED)
+    assert grades["deaf", "*"][1] == "cell 1 ran past 15 s"
 
 
 def test_an_exception_is_noted_and_the_rest_graded(grades):
