@@ -36,10 +36,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP) ## Create .venv and install the package with its dependencies
 
-# glibc: freed blocks of 1 MB or more go straight back to the system, so a long training
-# does not fragment the heap (Binder's `start` file sets the same for its kernels).
 lab: $(STAMP) ## Start JupyterLab on notebooks/
-	MALLOC_MMAP_THRESHOLD_=1048576 $(BIN)/jupyter lab --config=jupyter_server_config.py $(LAB_ARGS)
+	$(BIN)/jupyter lab --config=jupyter_server_config.py $(LAB_ARGS)
 
 test: $(STAMP) ## Everything CI runs: test-fast, the notebooks under nbval and in a browser, the site
 	$(MAKE) test-fast

@@ -15,8 +15,8 @@ With `--limit-mb N` (Linux, as root) the driver and the kernel run inside a new
 memory cgroup limited to N MB, as a Binder container is, so `d2l.available_memory()`
 (and 09's `memory_options`) sees the limit as on Binder; the line then also gives the cgroup's peak usage
 (page cache included) and says whether the kernel was killed for lack of memory.
-The kernel starts with `MALLOC_MMAP_THRESHOLD_=1048576`, as `make lab` and Binder's
-`start` file set it.
+The kernel inherits this process's environment, allocator variables included (`make lab` and
+Binder set none since 2026-12-07; see bench_malloc.py).
 """
 
 from __future__ import annotations
@@ -139,8 +139,6 @@ def main() -> None:
     parser.add_argument("--limit-mb", type=int, help="run inside a memory cgroup of this size")
     args = parser.parse_args()
     os.environ.setdefault("D2L_QUICK", "1")
-    # the allocator setting Binder's `start` file and `make lab` give JupyterLab's kernels
-    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(2**20))
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
     for path in paths:
         if args.limit_mb:

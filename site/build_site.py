@@ -190,7 +190,6 @@ def kernel_env(quick: bool) -> dict[str, str]:
         env["D2L_QUICK"] = "1"
     else:
         env.pop("D2L_QUICK", None)
-    env.setdefault("MALLOC_MMAP_THRESHOLD_", "1048576")  # as `make lab` runs the kernels
     return env
 
 

@@ -131,22 +131,6 @@ def test_repo2docker_uses_environment_yml_after_copying_the_repository(tmp_path)
     # `pip: [-e .]` needs the repository in the image before environment.yml is applied
     copy_repo = [i for i, s in enumerate(steps) if s.startswith("COPY") and "${REPO_DIR}" in s]
     assert copy_repo and copy_repo[0] < env_update[0]
-    assert any("${REPO_DIR}/start" in s for s in steps), "the start file is not used"
-
-
-def test_binder_start_file_sets_the_allocator_and_runs_the_command():
-    start = ROOT / "start"
-    assert start.is_file() and os.access(start, os.X_OK), "start must be an executable file"
-    lines = start.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "#!/bin/bash"
-    assert "export MALLOC_MMAP_THRESHOLD_=1048576" in lines
-    assert [ln for ln in lines if ln.strip() and not ln.startswith("#")][-1] == 'exec "$@"'
-    env = {k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"}
-    out = subprocess.run(
-        [str(start), sys.executable, "-c", "import os, sys; print(os.environ['MALLOC_MMAP_THRESHOLD_']); sys.exit(3)"],
-        capture_output=True, text=True, env=env, timeout=60,
-    )  # fmt: skip
-    assert out.returncode == 3 and out.stdout.strip() == "1048576"
 
 
 def _make(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -163,11 +147,13 @@ def _make(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     )
 
 
-def test_make_lab_starts_jupyter_with_the_allocator_setting(tmp_path):
+def test_make_lab_leaves_the_allocator_to_the_learner(tmp_path):
+    # MALLOC_MMAP_THRESHOLD_=1048576 made training 2-2.5x slower (benchmarks/bench_malloc.py);
+    # a learner short of memory sets it in their shell, and make passes it on
     out = _make("-n", "lab", f"VENV={tmp_path / 'venv'}")
     assert out.returncode == 0, out.stderr
     (command,) = [ln for ln in out.stdout.splitlines() if "jupyter lab" in ln]
-    assert command.startswith("MALLOC_MMAP_THRESHOLD_=1048576 ")
+    assert "MALLOC_" not in command
 
 
 def test_make_explains_a_missing_python3_venv_before_creating_anything(tmp_path):

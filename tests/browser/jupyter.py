@@ -158,7 +158,6 @@ def start_jupyter(workdir: Path, env: dict[str, str], timeout: float = 120) -> S
         "JUPYTER_DATA_DIR": str(workdir / "data"),
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTERLAB_WORKSPACES_DIR": str(workdir / "workspaces"),
-        "MALLOC_MMAP_THRESHOLD_": "1048576",  # as `make lab` runs it
         **env,
     }
     port, token, marker = _free_port(), secrets.token_hex(16), secrets.token_hex(8)
