@@ -80,3 +80,15 @@ def test_the_client_runs_a_widget_notebook_with_its_own_channels_sliced(tmp_path
     assert nb.cells[2].outputs[0]["text"] == "after the widget\n"
     assert "10" in str(nb.cells[1].outputs)  # the widget's output at its default, x=5
     assert polls == [{"get_msg_in_slices"}] * 3  # this client's channels, for every cell
+
+
+def test_the_grader_s_way_in_setup_kernel_then_cells_is_sliced_too(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    client = PollingNotebookClient(
+        nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    with client.setup_kernel():
+        assert client.kc.shell_channel.get_msg.__name__ == "get_msg_in_slices"
+        assert client.kc.iopub_channel.get_msg.__name__ == "get_msg_in_slices"
+        client.execute_cell(nb.cells[0], 0)
+    assert nb.cells[0].outputs[0]["text"] == "42\n"
