@@ -41,8 +41,6 @@ from pathlib import Path
 
 import nbformat
 
-from d2lhelpers.checks.client import PollingNotebookClient
-
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
@@ -196,6 +194,8 @@ def kernel_env(quick: bool) -> dict[str, str]:
 def execute(path: Path, quick: bool, cell_timeout: int) -> tuple[nbformat.NotebookNode, float]:
     """Run `path` top to bottom in a fresh kernel; raises BuildError on the first error."""
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    from d2lhelpers.checks.client import PollingNotebookClient  # imports torch: only when run
 
     nb = nbformat.read(path, as_version=4)
     code_cells = sum(1 for c in nb.cells if c.cell_type == "code")
